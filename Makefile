@@ -1,0 +1,59 @@
+# The two README commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app eventtrack
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+DEB_PACKAGES := zbar-tools chromium ffmpeg
+
+.PHONY: setup system-deps run test test-sqlite test-postgres lint bench clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/activate
+
+setup: $(BIN)/activate
+
+# Debian packages the tests use (QR decoding, the real browser, the fake camera's video).
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	$(FLASK) outbox
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: setup system-deps
+	$(BIN)/pytest -q
+
+# PostgreSQL half: runs where a server answers; in CI (CI=true) a missing server fails the build.
+test-postgres: setup system-deps
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  EVENTTRACK_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "PostgreSQL at $(PG_URL) does not answer: CI needs it." >&2; exit 1; \
+	else \
+	  echo "*** PostgreSQL at $(PG_URL) does not answer: the PostgreSQL half of the suite was NOT run. ***"; \
+	fi
+
+test: lint test-sqlite test-postgres
+
+bench: setup
+	$(BIN)/python -m bench.checkin
+	$(BIN)/python -m bench.followups
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,71 @@
+"""Command line: ``flask --app eventtrack <command>``."""
+
+import time
+
+import click
+from flask import Flask, current_app
+
+from .extensions import db
+from .models import utcnow
+from .services import accounts, outbox
+from .services.demo import DEMO_ORGANISER, load_demo
+from .services.errors import DomainError
+
+
+def init_cli(app: Flask) -> None:
+    for command in (demo, create_organiser, api_token, deliver_outbox):
+        app.cli.add_command(command)
+
+
+@click.command("demo")
+def demo():
+    """Load demo data into an empty database."""
+    organiser = load_demo(utcnow())
+    if organiser is None:
+        click.echo("The database already has users: demo data not loaded.")
+        return
+    email, _, password = DEMO_ORGANISER
+    click.echo(f"Demo data loaded. Sign in as {email} with password {password}.")
+
+
+@click.command("create-organiser")
+@click.argument("email")
+@click.option("--name", prompt="Name")
+@click.password_option(help="At least 10 characters.")
+def create_organiser(email, name, password):
+    """Create an organiser account (or give an existing member a password)."""
+    try:
+        user = accounts.register_organiser(email, name, password)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Organiser {user.email} ready. Sign in at {current_app.config['BASE_URL']}/login")
+
+
+@click.command("api-token")
+@click.argument("email")
+def api_token(email):
+    """Print a new API token for EMAIL (shown once; only its hash is stored)."""
+    user = accounts.user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    click.echo(accounts.new_api_token(user, utcnow()))
+
+
+@click.command("outbox")
+@click.option("--limit", default=500, show_default=True, help="At most this many messages.")
+@click.option("--loop", is_flag=True, help="Keep delivering every --interval seconds.")
+@click.option("--interval", default=10.0, show_default=True)
+def deliver_outbox(limit, loop, interval):
+    """Deliver pending mail (SMTP, or .eml files under instance/mail without MAIL_SERVER)."""
+    while True:
+        transport = outbox.transport_from_config(current_app.config)
+        pending = outbox.due_count(utcnow())
+        with click.progressbar(length=min(pending, limit), label="Delivering mail") as bar:
+            summary = outbox.deliver_pending(transport, utcnow(), limit, progress=bar.update)
+        click.echo(f"sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}")
+        for error in summary.errors[:20]:
+            click.echo(f"  {error}", err=True)
+        if not loop:
+            break
+        time.sleep(interval)

@@ -1,0 +1,67 @@
+"""Configuration: defaults, then instance/config.py, then ``EVENTTRACK_*`` environment variables."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    "BASE_URL": "http://127.0.0.1:5000",
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_USE_TLS": False,
+    "MAIL_FROM": "eventtrack <noreply@eventtrack.invalid>",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_LINK_MINUTES": 15,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # flask-smorest / OpenAPI
+    "API_TITLE": "eventtrack API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+def _secret_key(instance: Path) -> str:
+    """Return the instance's secret key, generating it on first use."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # O_EXCL: two workers starting at once must not write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` in the documented order."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("EVENTTRACK")
+    else:
+        app.config.from_mapping(test_config)
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'eventtrack.sqlite3'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("MAIL_OUTBOX_DIR", str(instance / "mail"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")

@@ -1,0 +1,22 @@
+"""SQLAlchemy models. Import from here: ``from eventtrack.models import Meeting``."""
+
+from .connection import Connection
+from .group import Group, Membership
+from .meeting import Meeting
+from .outbox import OutboxMessage
+from .registration import Registration
+from .types import utcnow
+from .user import ApiToken, LoginLink, User
+
+__all__ = [
+    "ApiToken",
+    "Connection",
+    "Group",
+    "LoginLink",
+    "Meeting",
+    "Membership",
+    "OutboxMessage",
+    "Registration",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,43 @@
+"""Registrations (a person's place at a meeting, with its QR pass) and check-in records."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+STATUSES = ("going", "waitlist", "cancelled")
+CHECKIN_HOWS = ("pass_scan", "kiosk", "poster", "manual", "walk_in")
+
+
+class Registration(db.Model):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id"),
+        CheckConstraint("status IN ('going', 'waitlist', 'cancelled')", name="status"),
+        CheckConstraint(
+            "checkin_how IS NULL OR checkin_how IN "
+            "('pass_scan', 'kiosk', 'poster', 'manual', 'walk_in')",
+            name="checkin_how",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="going")
+    # Opaque and random (services.registrations.new_pass_token): nothing personal in the QR.
+    pass_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    checkin_how: Mapped[str | None] = mapped_column(String(20))
+
+    meeting: Mapped["Meeting"] = relationship(back_populates="registrations")  # noqa: F821
+    user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
+    checked_in_by: Mapped["User | None"] = relationship(foreign_keys=[checked_in_by_id])  # noqa: F821

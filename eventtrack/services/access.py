@@ -1,0 +1,66 @@
+"""Who may touch what: every organiser-side lookup goes through here.
+
+Another organiser's objects are reported as missing (``NotFound``), never as forbidden, so ids
+cannot be probed.
+"""
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Group, Meeting, Membership, Registration, User
+from .errors import NotFound
+
+
+def is_organiser(user: User | None, group_id: int) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        db.session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == group_id,
+                Membership.user_id == user.id,
+                Membership.role == "organiser",
+            )
+        )
+        is not None
+    )
+
+
+def organised_groups(user: User) -> list[Group]:
+    return list(
+        db.session.scalars(
+            select(Group)
+            .join(Membership)
+            .where(Membership.user_id == user.id, Membership.role == "organiser")
+            .order_by(Group.name)
+        )
+    )
+
+
+def organised_group(user: User, group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None or not is_organiser(user, group.id):
+        raise NotFound("group")
+    return group
+
+
+def organised_meeting(user: User, meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not is_organiser(user, meeting.group_id):
+        raise NotFound("meeting")
+    return meeting
+
+
+def organised_registration(user: User, registration_id: int) -> Registration:
+    reg = db.session.get(Registration, registration_id)
+    if reg is None or not is_organiser(user, reg.meeting.group_id):
+        raise NotFound("registration")
+    return reg
+
+
+def member_of(user: User | None, group_id: int) -> Membership | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(Membership).where(Membership.group_id == group_id, Membership.user_id == user.id)
+    )

@@ -1,0 +1,176 @@
+"""Accounts: organiser sign-up, passwords, emailed one-time sign-in links, API tokens."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..links import external_url
+from ..models import ApiToken, LoginLink, User
+from . import outbox
+from .errors import Invalid
+
+MIN_PASSWORD = 10
+
+
+def normalise_email(email: str) -> str:
+    """Return the canonical (lower-cased) form of ``email`` or raise ``Invalid``."""
+    try:
+        valid = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid(f"{email!r} is not a valid email address: {exc}", field="email") from exc
+    return valid.normalized.lower()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_by_email(email: str) -> User | None:
+    try:
+        email = normalise_email(email)
+    except Invalid:
+        return None
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def get_or_create_user(email: str, name: str, **profile) -> tuple[User, bool]:
+    """Return the user with ``email``, creating them if new; race-safe on the unique key."""
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        return user, False
+    name = (name or "").strip() or email.split("@")[0]
+    try:
+        with db.session.begin_nested():
+            user = User(email=email, name=name[:120], **profile)
+            db.session.add(user)
+    except IntegrityError:
+        # Someone else created them between our SELECT and INSERT: the constraint decided.
+        return db.session.scalar(select(User).where(User.email == email)), False
+    return user, True
+
+
+def register_organiser(email: str, name: str, password: str) -> User:
+    """Create a password account (organisers), or set a password on an existing member."""
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid(f"Use a password of at least {MIN_PASSWORD} characters.", field="password")
+    user, created = get_or_create_user(email, name)
+    if not created and user.password_hash:
+        raise Invalid("An account with this email exists. Sign in instead.", field="email")
+    user.set_password(password)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = user_by_email(email)
+    if user is None or not user.check_password(password):
+        return None
+    return user
+
+
+def request_login_link(email: str, now: datetime, next_url: str = "") -> bool:
+    """Email a one-time sign-in link if ``email`` belongs to a user.
+
+    The caller shows the same answer either way, so the form cannot tell who has an account.
+    """
+    user = user_by_email(email)
+    if user is None:
+        return False
+    token = secrets.token_urlsafe(32)
+    minutes = current_app.config["LOGIN_LINK_MINUTES"]
+    link = LoginLink(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        next_url=next_url[:300],
+    )
+    db.session.add(link)
+    db.session.flush()
+    url = external_url("auth.login_link", token=token)
+    text, html = outbox.render_mail("login_link", user=user, url=url, minutes=minutes)
+    outbox.enqueue(
+        kind="login_link",
+        dedup_key=f"login_link:{link.id}",
+        recipient=user.email,
+        recipient_name=user.name,
+        user_id=user.id,
+        subject="Your eventtrack sign-in link",
+        body_text=text,
+        body_html=html,
+        now=now,
+    )
+    db.session.commit()
+    return True
+
+
+def peek_login_link(token: str, now: datetime) -> LoginLink | None:
+    """Return the link if it is still usable, without using it (for the confirm page)."""
+    link = db.session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token)))
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    return link
+
+
+def consume_login_link(token: str, now: datetime) -> LoginLink | None:
+    """Use the link once: a conditional UPDATE, so two clicks cannot both sign in."""
+    result = db.session.execute(
+        update(LoginLink)
+        .where(
+            LoginLink.token_hash == hash_token(token),
+            LoginLink.used_at.is_(None),
+            LoginLink.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token)))
+
+
+def new_api_token(user: User, now: datetime) -> str:
+    """Create an API token for ``user`` and return it; only its hash is stored."""
+    token = "et_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now))
+    db.session.commit()
+    return token
+
+
+def user_for_api_token(token: str, now: datetime) -> User | None:
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if api_token is None:
+        return None
+    # Touch at most once a minute: a busy integration should not write on every request.
+    if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=1):
+        api_token.last_used_at = now
+        db.session.commit()
+    return api_token.user
+
+
+def _unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+
+
+def unsubscribe_token(user: User) -> str:
+    return _unsubscribe_serializer().dumps({"u": user.id, "e": user.email})
+
+
+def user_for_unsubscribe_token(token: str) -> User | None:
+    try:
+        data = _unsubscribe_serializer().loads(token)
+    except BadSignature:
+        return None
+    user = db.session.get(User, data.get("u"))
+    # Bound to the address too: a token stops working if the account changes hands.
+    if user is None or user.email != data.get("e"):
+        return None
+    return user

@@ -1,0 +1,36 @@
+"""Typed domain errors: the web layer translates ``code`` to a status and a message."""
+
+
+class DomainError(Exception):
+    """A rule said no. ``code`` is stable (API clients match on it); ``field`` names bad input."""
+
+    status = 409
+
+    def __init__(self, code: str, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    """Missing, or not yours: the two are deliberately indistinguishable."""
+
+    status = 404
+
+    def __init__(self, what: str = "object"):
+        super().__init__("not_found", f"No such {what}.")
+
+
+class Invalid(DomainError):
+    status = 422
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+        super().__init__(code, message, field=field)
+
+
+class Forbidden(DomainError):
+    status = 403
+
+    def __init__(self, message: str = "You may not do that."):
+        super().__init__("forbidden", message)

@@ -1,0 +1,63 @@
+"""Members' own profiles and consent choices."""
+
+from urllib.parse import urlsplit
+
+from ..extensions import db
+from ..models import User
+from .errors import Forbidden, Invalid
+
+PROFILE_FIELDS = {
+    "name": 120,
+    "headline": 160,
+    "company": 120,
+    "interests": 1000,
+    "asks": 1000,
+    "offers": 1000,
+    "linkedin_url": 300,
+    "phone": 40,
+}
+CONSENT_FIELDS = ("share_contact", "followup_emails")
+
+
+def _check_linkedin(url: str) -> str:
+    if not url:
+        return ""
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not (
+        host == "linkedin.com" or host.endswith(".linkedin.com")
+    ):
+        raise Invalid("Enter a linkedin.com profile URL.", field="linkedin_url")
+    return url
+
+
+def update_profile(user: User, actor: User, **changes) -> User:
+    """Change ``user``'s profile. Only the member themself may change it, consent above all."""
+    if actor.id != user.id:
+        raise Forbidden("Only the member can change their own profile and consent.")
+    unknown = set(changes) - set(PROFILE_FIELDS) - set(CONSENT_FIELDS)
+    if unknown:
+        raise Invalid(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
+    for name, limit in PROFILE_FIELDS.items():
+        if name in changes:
+            value = (changes[name] or "").strip()
+            if len(value) > limit:
+                raise Invalid(f"{name} is at most {limit} characters.", field=name)
+            if name == "name" and not value:
+                raise Invalid("Your name cannot be empty.", field="name")
+            if name == "linkedin_url":
+                value = _check_linkedin(value)
+            setattr(user, name, value)
+    for name in CONSENT_FIELDS:
+        if name in changes:
+            setattr(user, name, bool(changes[name]))
+    db.session.commit()
+    return user
+
+
+def unsubscribe(user: User) -> None:
+    """One-click opt-out of follow-up emails (from a signed link in every email)."""
+    user.followup_emails = False
+    db.session.commit()

@@ -1,0 +1,82 @@
+"""The web layer: blueprints by audience, error pages, the login loader, template helpers."""
+
+from datetime import datetime
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db, login_manager
+from ..models import User
+from ..services.errors import DomainError
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def _format_local(when: datetime | None, meeting, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    if when is None:
+        return ""
+    return meeting.local(when).strftime(fmt)
+
+
+def init_web(app: Flask) -> None:
+    from .api import init_api
+    from .attendee.routes import bp as attendee_bp
+    from .auth.routes import bp as auth_bp
+    from .organiser.routes import bp as organiser_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(organiser_bp)
+    app.register_blueprint(attendee_bp)
+    init_api(app)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    @app.get("/healthz")
+    def healthz():
+        db.session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if wants_json():
+            fields = {exc.field: [exc.message]} if exc.field else None
+            return json_error(exc.status, exc.code, exc.message, fields)
+        return render_template("errors/error.html", status=exc.status, message=exc.message), (
+            exc.status
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            # webargs (via flask-smorest) puts per-field messages in exc.data["messages"].
+            messages = (getattr(exc, "data", None) or {}).get("messages") or {}
+            fields = {}
+            for location in messages.values():
+                fields.update(location if isinstance(location, dict) else {"_body": location})
+            message = exc.description or exc.name
+            if fields and exc.code in (400, 422):
+                message = "Invalid input: " + ", ".join(sorted(fields)) + "."
+            return json_error(exc.code or 500, code, message, fields or None)
+        return render_template(
+            "errors/error.html", status=exc.code, message=exc.description
+        ), exc.code
+
+    app.jinja_env.filters["local"] = _format_local
+    app.jinja_env.globals["now_year"] = lambda: datetime.now().year

@@ -1,0 +1,125 @@
+"""API v1 routes: parse with a schema, call one service, serialise the result."""
+
+from zoneinfo import ZoneInfo
+
+from flask import abort, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ...extensions import db
+from ...models import User, utcnow
+from ...services import access, accounts, groups, meetings, registrations
+from ...services.errors import Invalid
+from ...services.meetings import MeetingDetails
+from .schemas import (
+    GroupIn,
+    GroupOut,
+    MeetingIn,
+    MeetingOut,
+    MeetingsOut,
+    MemberIn,
+    MemberOut,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationsOut,
+)
+
+blp = Blueprint(
+    "api_v1", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)."
+)
+
+
+@blp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = None
+    if scheme.lower() == "bearer" and token.strip():
+        user = accounts.user_for_api_token(token.strip(), utcnow())
+    if user is None:
+        abort(401, "Send Authorization: Bearer <token> (flask --app eventtrack api-token EMAIL).")
+    g.api_user = user
+
+
+@blp.route("/groups")
+class Groups(MethodView):
+    @blp.arguments(GroupIn)
+    @blp.response(201, GroupOut)
+    def post(self, data):
+        """Create a group; the token's user becomes its organiser."""
+        return groups.create_group(g.api_user, data["name"], data["description"], data["timezone"])
+
+
+@blp.route("/groups/<int:group_id>/members")
+class Members(MethodView):
+    @blp.response(200, MemberOut(many=True))
+    def get(self, group_id):
+        """List the group's members."""
+        return groups.members(access.organised_group(g.api_user, group_id))
+
+    @blp.arguments(MemberIn)
+    @blp.response(201, MemberOut, description="Added.")
+    @blp.alt_response(200, schema=MemberOut, description="Already a member: nothing changed.")
+    def post(self, data, group_id):
+        """Add a member by email; idempotent (200 if already a member)."""
+        group = access.organised_group(g.api_user, group_id)
+        membership, created = groups.add_member(group, data["name"], data["email"], data["company"])
+        return membership, 201 if created else 200
+
+
+@blp.route("/meetings")
+class Meetings(MethodView):
+    @blp.arguments(MeetingIn)
+    @blp.response(201, MeetingsOut)
+    def post(self, data):
+        """Create a meeting (or a series with ``recurrence`` and ``count``)."""
+        group = access.organised_group(g.api_user, data["group_id"])
+        groups.check_timezone(data["timezone"])
+        tz = ZoneInfo(data["timezone"])
+        details = MeetingDetails(
+            title=data["title"],
+            description=data["description"],
+            venue=data["venue"],
+            timezone=data["timezone"],
+            starts_local=data["starts_at"].astimezone(tz).replace(tzinfo=None),
+            ends_local=data["ends_at"].astimezone(tz).replace(tzinfo=None),
+            capacity=data["capacity"],
+            checkin_opens_minutes=data["checkin_opens_minutes"],
+            checkin_closes_minutes=data["checkin_closes_minutes"],
+            followup_delay_minutes=data["followup_delay_minutes"],
+        )
+        created = meetings.create_meetings(group, details, data["recurrence"], data["count"])
+        return {"meetings": created}
+
+
+@blp.route("/meetings/<int:meeting_id>")
+class MeetingResource(MethodView):
+    @blp.response(200, MeetingOut)
+    def get(self, meeting_id):
+        """One meeting."""
+        return access.organised_meeting(g.api_user, meeting_id)
+
+
+@blp.route("/meetings/<int:meeting_id>/registrations")
+class Registrations(MethodView):
+    @blp.response(200, RegistrationsOut)
+    def get(self, meeting_id):
+        """List the meeting's registrations with their passes and check-in state."""
+        meeting = access.organised_meeting(g.api_user, meeting_id)
+        return {"registrations": registrations.for_meeting(meeting)}
+
+    @blp.arguments(RegistrationIn)
+    @blp.response(201, RegistrationOut, description="Registered (going, or waitlist when full).")
+    @blp.alt_response(200, schema=RegistrationOut, description="Already registered.")
+    def post(self, data, meeting_id):
+        """Register a member; answers the pass URL and token. Idempotent."""
+        meeting = access.organised_meeting(g.api_user, meeting_id)
+        if "user_id" in data:
+            user = db.session.get(User, data["user_id"])
+        else:
+            user = accounts.user_by_email(data["email"])
+        if user is None or access.member_of(user, meeting.group_id) is None:
+            field = "user_id" if "user_id" in data else "email"
+            raise Invalid("Not a member of this meeting's group.", field=field)
+        reg, changed = registrations.register(meeting, user, utcnow())
+        return reg, 201 if changed else 200

@@ -1,0 +1,158 @@
+"""Member pages, phone first: home, pass, meeting RSVP, profile, one-click unsubscribe."""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
+
+from ...extensions import csrf, db
+from ...models import Meeting, utcnow
+from ...services import access, accounts, meetings, passes, profiles, registrations
+from ...services.errors import DomainError, NotFound
+from .forms import ProfileForm, RsvpForm, UnsubscribeForm
+
+bp = Blueprint("attendee", __name__)
+
+YEAR = 365 * 24 * 3600
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("attendee/landing.html")
+    now = utcnow()
+    mine = [r for r in registrations.of_user(current_user) if r.meeting.ends_at >= now]
+    registered = {r.meeting_id for r in mine}
+    open_meetings = [
+        m
+        for m in meetings.members_meetings(current_user, now)
+        if m.id not in registered and m.status == "scheduled"
+    ]
+    return render_template(
+        "attendee/home.html",
+        registrations=mine,
+        open_meetings=open_meetings,
+        organised=access.organised_groups(current_user),
+    )
+
+
+def _registration_or_404(token: str):
+    reg = registrations.by_pass_token(token)
+    if reg is None:
+        raise NotFound("pass")
+    return reg
+
+
+@bp.get("/p/<token>")
+def pass_page(token: str):
+    reg = _registration_or_404(token)
+    is_owner = current_user.is_authenticated and current_user.id == reg.user_id
+    organiser_view = not is_owner and access.is_organiser(current_user, reg.meeting.group_id)
+    # The link is the member's key: opening it signs them in on this device. Organisers who
+    # open someone's pass stay themselves, and password accounts never sign in by pass.
+    if not is_owner and not organiser_view and not reg.user.is_organiser_account:
+        login_user(reg.user, remember=True)
+        is_owner = True
+    return render_template(
+        "attendee/pass.html",
+        reg=reg,
+        meeting=reg.meeting,
+        is_owner=is_owner,
+        organiser_view=organiser_view,
+        pass_url=registrations.pass_url(reg),
+    )
+
+
+@bp.get("/p/<token>/qr.svg")
+def pass_qr(token: str):
+    reg = _registration_or_404(token)
+    response = Response(passes.qr_svg(registrations.pass_url(reg)), mimetype="image/svg+xml")
+    # A token's QR never changes: let phones and proxies keep it.
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    response.set_etag(reg.pass_token)
+    return response.make_conditional(request)
+
+
+@bp.get("/p/<token>/calendar.ics")
+def pass_ics(token: str):
+    reg = _registration_or_404(token)
+    return Response(
+        passes.ics(reg, utcnow()),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="meeting-{reg.meeting_id}.ics"'},
+    )
+
+
+@bp.get("/m/<int:meeting_id>")
+@login_required
+def meeting(meeting_id: int):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or access.member_of(current_user, meeting.group_id) is None:
+        raise NotFound("meeting")
+    return render_template(
+        "attendee/meeting.html",
+        meeting=meeting,
+        reg=registrations.registration_for(meeting, current_user),
+        counts=meetings.counts(meeting),
+        form=RsvpForm(),
+        now=utcnow(),
+    )
+
+
+@bp.post("/m/<int:meeting_id>/rsvp")
+@login_required
+def rsvp(meeting_id: int):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or access.member_of(current_user, meeting.group_id) is None:
+        raise NotFound("meeting")
+    form = RsvpForm()
+    if not form.validate_on_submit() or form.status.data not in ("going", "cancelled"):
+        abort(400)
+    now = utcnow()
+    try:
+        if form.status.data == "going":
+            reg, _ = registrations.register(meeting, current_user, now)
+            if reg.status == "waitlist":
+                flash(
+                    "The meeting is full: you are on the waitlist and will hear if a place "
+                    "opens up.",
+                    "info",
+                )
+            else:
+                flash("You're going. Your pass is below and on its way by email.", "success")
+            return redirect(url_for(".pass_page", token=reg.pass_token))
+        reg = registrations.registration_for(meeting, current_user)
+        if reg is not None:
+            registrations.cancel(reg, now)
+            flash("Your registration is cancelled. Changed your mind? RSVP again.", "info")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".meeting", meeting_id=meeting.id))
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k not in ("submit", "csrf_token")}
+        try:
+            profiles.update_profile(current_user, current_user, **data)
+        except DomainError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "name").errors.append(exc.message)
+        else:
+            flash("Profile saved.", "success")
+            return redirect(url_for(".profile"))
+    return render_template("attendee/profile.html", form=form)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click: the mail client POSTs without our form; the token is the key.
+def unsubscribe(token: str):
+    user = accounts.user_for_unsubscribe_token(token)
+    if user is None:
+        raise NotFound("subscription")
+    if request.method == "POST":
+        profiles.unsubscribe(user)
+        return render_template("attendee/unsubscribed.html", user=user)
+    return render_template("attendee/unsubscribe.html", user=user, form=UnsubscribeForm())
