@@ -32,11 +32,13 @@ def init_web(app: Flask) -> None:
     from .api import init_api
     from .attendee.routes import bp as attendee_bp
     from .auth.routes import bp as auth_bp
+    from .connect.routes import bp as connect_bp
+    from .door.routes import bp as door_bp
+    from .followups.routes import bp as followups_bp
     from .organiser.routes import bp as organiser_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(organiser_bp)
-    app.register_blueprint(attendee_bp)
+    for blueprint in (auth_bp, organiser_bp, attendee_bp, door_bp, connect_bp, followups_bp):
+        app.register_blueprint(blueprint)
     init_api(app)
 
     login_manager.login_view = "auth.login"

@@ -23,7 +23,7 @@ api = EventtrackApi(
 
 
 def init_api(app: Flask) -> None:
-    from .routes import blp
+    from . import checkins, connections, followups, routes
 
     api.init_app(app)
     api.spec.components.security_scheme(
@@ -34,5 +34,6 @@ def init_api(app: Flask) -> None:
             "description": "`flask --app eventtrack api-token EMAIL`",
         },
     )
-    csrf.exempt(blp)  # token-authenticated, no cookies: CSRF does not apply
-    api.register_blueprint(blp)
+    for module in (routes, checkins, connections, followups):
+        csrf.exempt(module.blp)  # token-authenticated, no cookies: CSRF does not apply
+        api.register_blueprint(module.blp)

@@ -1,0 +1,1 @@
+"""Check-in records and replay protection (issue #3)."""

@@ -1,0 +1,1 @@
+"""Follow-up state, promises and goals (issue #5)."""

@@ -1,0 +1,82 @@
+"""Test data factories: small functions making committed rows with sensible defaults."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from eventtrack.extensions import db
+from eventtrack.models import Group, Meeting, Membership, Registration, User
+from eventtrack.services.registrations import new_pass_token
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count(1)
+
+
+def user(name=None, email=None, password=None, **profile) -> User:
+    n = next(_seq)
+    u = User(
+        name=name or f"Person {n}", email=(email or f"person{n}@example.com").lower(), **profile
+    )
+    if password:
+        u.set_password(password)
+    db.session.add(u)
+    db.session.commit()
+    return u
+
+
+def organiser(email=None, name="Olivia Organiser") -> User:
+    return user(name=name, email=email or f"organiser{next(_seq)}@example.com", password=PASSWORD)
+
+
+def group(owner: User | None = None, name="Product Circle", timezone="Europe/Berlin") -> Group:
+    owner = owner or organiser()
+    g = Group(name=name, default_timezone=timezone)
+    g.memberships.append(Membership(user=owner, role="organiser"))
+    db.session.add(g)
+    db.session.commit()
+    return g
+
+
+def member(g: Group, **kwargs) -> User:
+    u = user(**kwargs)
+    db.session.add(Membership(group_id=g.id, user_id=u.id, role="member"))
+    db.session.commit()
+    return u
+
+
+def meeting(
+    g: Group,
+    *,
+    starts_in=timedelta(days=7),
+    duration=timedelta(hours=2),
+    capacity=None,
+    title="Monthly meetup",
+    timezone="Europe/Berlin",
+    now: datetime | None = None,
+    **kwargs,
+) -> Meeting:
+    start = (now or datetime.now(UTC)).replace(microsecond=0) + starts_in
+    m = Meeting(
+        group_id=g.id,
+        title=title,
+        starts_at=start,
+        ends_at=start + duration,
+        timezone=timezone,
+        capacity=capacity,
+        checkin_opens_at=start - timedelta(hours=1),
+        checkin_closes_at=start + duration,
+        **kwargs,
+    )
+    db.session.add(m)
+    db.session.commit()
+    return m
+
+
+def registration(m: Meeting, u: User | None = None, status="going", **kwargs) -> Registration:
+    if u is None:
+        u = member(m.group)
+    r = Registration(
+        meeting_id=m.id, user_id=u.id, status=status, pass_token=new_pass_token(), **kwargs
+    )
+    db.session.add(r)
+    db.session.commit()
+    return r
