@@ -1,6 +1,6 @@
 """SQLAlchemy models. Import from here: ``from eventtrack.models import Meeting``."""
 
-from . import checkin, followup  # noqa: F401  (tables of issues #3 and #5)
+from . import checkin, connect, followup  # noqa: F401  (tables of issues #3, #4, #5)
 from .connection import Connection
 from .group import Group, Membership
 from .meeting import Meeting

@@ -1,0 +1,1 @@
+"""Connect codes and who-met-whom extras (issue #4)."""
