@@ -2,7 +2,16 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ...extensions import db, limiter
@@ -103,4 +112,6 @@ def logout():
 
 @bp.app_context_processor
 def inject_logout_form():
-    return {"logout_form": LogoutForm() if current_user.is_authenticated else None}
+    # Mail is rendered outside any request: no user, no form.
+    signed_in = has_request_context() and current_user.is_authenticated
+    return {"logout_form": LogoutForm() if signed_in else None}

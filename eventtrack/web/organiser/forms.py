@@ -11,6 +11,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from ...services.meetings import MAX_OCCURRENCES, RECURRENCES
@@ -64,7 +65,11 @@ class MeetingForm(FlaskForm):
         default=120,
         validators=[NumberRange(min=0, max=20160)],
     )
-    recurrence = SelectField("Repeats", choices=list(RECURRENCES.items()), default="none")
+    recurrence = SelectField(
+        "Repeats",
+        choices=[SelectChoice(value, label) for value, label in RECURRENCES.items()],
+        default="none",
+    )
     count = IntegerField(
         "How many meetings in the series",
         default=6,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ...extensions import db
 from ...models import Membership, OutboxMessage, User, utcnow
@@ -205,7 +206,7 @@ def meeting(meeting_id: int):
     registered = {r.user_id for r in regs if r.status != "cancelled"}
     form = RegisterMembersForm()
     form.user_ids.choices = [
-        (m.user.id, f"{m.user.name} <{m.user.email}>")
+        SelectChoice(m.user.id, f"{m.user.name} <{m.user.email}>")
         for m in groups.members(meeting.group)
         if m.user_id not in registered
     ]
@@ -238,7 +239,7 @@ def register_members(meeting_id: int):
             select(Membership.user_id).where(Membership.group_id == meeting.group_id)
         )
     )
-    form.user_ids.choices = [(uid, str(uid)) for uid in member_ids]
+    form.user_ids.choices = [SelectChoice(uid, str(uid)) for uid in member_ids]
     if not form.validate_on_submit():
         flash("Choose at least one member to register.", "error")
         return redirect(url_for(".meeting", meeting_id=meeting.id))

@@ -1,0 +1,94 @@
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from eventtrack.extensions import db
+from eventtrack.models import ApiToken, LoginLink, OutboxMessage, User
+from eventtrack.services import accounts
+from eventtrack.services.errors import Invalid
+
+
+def test_emails_are_unique_case_insensitively(make):
+    make.user(email="Ada@Example.com")
+    user, created = accounts.get_or_create_user("  ADA@example.COM ", "Someone else")
+    assert not created
+    assert user.email == "ada@example.com"
+    assert db.session.scalar(select(db.func.count()).select_from(User)) == 1
+
+
+def test_database_refuses_mixed_case_email(app):
+    db.session.add(User(email="Mixed@Example.com", name="x"))
+    with pytest.raises(Exception, match="(?i)check|constraint"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_passwords_are_hashed_with_scrypt(app):
+    user = accounts.register_organiser("org@example.com", "Org", "a long password")
+    assert user.password_hash.startswith("scrypt:")
+    assert "a long password" not in user.password_hash
+    assert accounts.authenticate("ORG@example.com", "a long password") == user
+    assert accounts.authenticate("org@example.com", "wrong password!") is None
+
+
+def test_short_password_is_refused(app):
+    with pytest.raises(Invalid) as exc:
+        accounts.register_organiser("org@example.com", "Org", "short")
+    assert exc.value.field == "password"
+
+
+def test_existing_member_can_become_organiser_but_not_twice(make):
+    make.user(email="m@example.com", name="Member")
+    user = accounts.register_organiser("m@example.com", "Ignored", "a long password")
+    assert user.name == "Member" and user.is_organiser_account
+    with pytest.raises(Invalid, match="exists"):
+        accounts.register_organiser("m@example.com", "Again", "another long one")
+
+
+def test_login_link_is_mailed_hashed_and_single_use(make, now):
+    user = make.user(email="m@example.com")
+    assert accounts.request_login_link("M@example.com", now, "/me")
+    mail = db.session.scalar(select(OutboxMessage))
+    assert mail.recipient == "m@example.com" and mail.kind == "login_link"
+    token = mail.body_text.split("/login/link/")[1].split()[0]
+    link = db.session.scalar(select(LoginLink))
+    assert link.token_hash != token and link.token_hash == accounts.hash_token(token)
+    assert accounts.peek_login_link(token, now) is not None
+    used = accounts.consume_login_link(token, now)
+    assert used.user_id == user.id and used.next_url == "/me"
+    assert accounts.consume_login_link(token, now) is None  # usable once
+    assert accounts.peek_login_link(token, now) is None
+
+
+def test_login_link_expires_after_15_minutes(make, now):
+    make.user(email="m@example.com")
+    accounts.request_login_link("m@example.com", now)
+    token = db.session.scalar(select(OutboxMessage)).body_text.split("/login/link/")[1].split()[0]
+    assert accounts.consume_login_link(token, now + timedelta(minutes=15, seconds=1)) is None
+    assert accounts.consume_login_link(token, now + timedelta(minutes=14)) is not None
+
+
+def test_login_link_for_unknown_email_sends_nothing(app, now):
+    assert accounts.request_login_link("nobody@example.com", now) is False
+    assert db.session.scalar(select(OutboxMessage)) is None
+
+
+def test_api_tokens_are_stored_hashed(make, now):
+    user = make.organiser()
+    token = accounts.new_api_token(user, now)
+    assert len(token) > 40
+    stored = db.session.scalar(select(ApiToken))
+    assert stored.token_hash == accounts.hash_token(token) and token not in stored.token_hash
+    assert accounts.user_for_api_token(token, now) == user
+    assert accounts.user_for_api_token(token + "x", now) is None
+
+
+def test_unsubscribe_token_is_bound_to_user_and_address(make):
+    user = make.user(email="m@example.com")
+    token = accounts.unsubscribe_token(user)
+    assert accounts.user_for_unsubscribe_token(token) == user
+    assert accounts.user_for_unsubscribe_token(token[:-2] + "xx") is None
+    user.email = "changed@example.com"
+    db.session.commit()
+    assert accounts.user_for_unsubscribe_token(token) is None

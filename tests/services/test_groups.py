@@ -1,0 +1,64 @@
+import pytest
+from sqlalchemy import func, select
+
+from eventtrack.extensions import db
+from eventtrack.models import Membership, User
+from eventtrack.services import groups
+from eventtrack.services.errors import Invalid
+
+
+def test_creator_becomes_organiser(make):
+    owner = make.organiser()
+    group = groups.create_group(owner, "  Berlin Product Circle ", "monthly", "Europe/Berlin")
+    assert group.name == "Berlin Product Circle"
+    [membership] = group.memberships
+    assert membership.user == owner and membership.role == "organiser"
+
+
+def test_unknown_timezone_is_refused(make):
+    with pytest.raises(Invalid) as exc:
+        groups.create_group(make.organiser(), "G", timezone="Mars/Olympus")
+    assert exc.value.field == "timezone"
+
+
+def test_add_member_is_idempotent_by_email(make):
+    group = make.group()
+    first, created = groups.add_member(group, "Ada", "ada@example.com", "Engines")
+    again, created_again = groups.add_member(group, "Ada L.", "ADA@example.com")
+    assert created and not created_again and first.id == again.id
+    assert again.user.name == "Ada"  # an organiser cannot rename an existing person
+    assert first.user.company == "Engines"
+
+
+def test_add_member_rejects_bad_email(make):
+    with pytest.raises(Invalid, match="not a valid email"):
+        groups.add_member(make.group(), "Ada", "not-an-email")
+
+
+def test_csv_import_adds_new_and_counts_existing(make):
+    group = make.group()
+    groups.add_member(group, "Ada", "ada@example.com")
+    text = "name,email,company\nAda,ada@example.com,\nGrace Hopper,grace@example.com,Navy\n\n"
+    text += "Alan Turing, ALAN@example.com\n"
+    result = groups.import_members_csv(group, text)
+    assert (result.added, result.existing, result.errors) == (2, 1, [])
+    grace = db.session.scalar(select(User).where(User.email == "grace@example.com"))
+    assert grace.company == "Navy"
+
+
+def test_csv_import_with_bad_rows_imports_nothing_and_names_the_lines(make):
+    group = make.group()
+    before = db.session.scalar(select(func.count()).select_from(Membership))
+    result = groups.import_members_csv(group, "Ada,ada@example.com\nBad,nope\nonlyname\n")
+    assert result.added == 0
+    assert result.errors == [
+        "Line 2: 'nope' is not a valid email address.",
+        "Line 3: expected name,email[,company].",
+    ]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == before
+
+
+def test_csv_import_of_empty_file_says_so(make):
+    result = groups.import_members_csv(make.group(), "\n\n")
+    assert result.errors == ["The file has no rows of name,email[,company]."]

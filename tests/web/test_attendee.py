@@ -1,0 +1,140 @@
+from sqlalchemy import select
+
+from eventtrack.extensions import db
+from eventtrack.models import OutboxMessage, Registration
+from eventtrack.services import accounts
+from tests.qr import decode
+
+
+def test_landing_page_for_visitors(client):
+    page = client.get("/")
+    assert page.status_code == 200 and b"/login" in page.data
+
+
+def test_pass_page_shows_meeting_name_and_qr_and_signs_the_member_in(client, make, now):
+    meeting = make.meeting(make.group(), now=now, title="Pricing night")
+    reg = make.registration(meeting, make.member(meeting.group, name="Ada Lovelace"))
+    page = client.get(f"/p/{reg.pass_token}")
+    assert page.status_code == 200
+    assert b"Pricing night" in page.data and b"Ada Lovelace" in page.data
+    assert f"/p/{reg.pass_token}/qr.svg".encode() in page.data
+    assert client.get("/me").status_code == 200  # signed in on this device by the link
+
+
+def test_served_qr_decodes_to_exactly_the_pass_url_and_is_cached(client, make, now, tmp_path):
+    reg = make.registration(make.meeting(make.group(), now=now))
+    response = client.get(f"/p/{reg.pass_token}/qr.svg")
+    assert response.mimetype == "image/svg+xml"
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert decode(response.data, tmp_path) == f"http://eventtrack.test/p/{reg.pass_token}"
+    etag = response.headers["ETag"]
+    assert (
+        client.get(f"/p/{reg.pass_token}/qr.svg", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
+
+
+def test_unknown_or_truncated_pass_is_404(client, make, now):
+    reg = make.registration(make.meeting(make.group(), now=now))
+    assert client.get("/p/not-a-token").status_code == 404
+    assert client.get(f"/p/{reg.pass_token[:-1]}").status_code == 404
+    assert client.get(f"/p/{reg.pass_token[:-1]}/qr.svg").status_code == 404
+
+
+def test_pass_link_never_signs_in_a_password_account(client, make, now):
+    group = make.group()
+    organiser_pass = make.registration(make.meeting(group, now=now), make.organiser())
+    client.get(f"/p/{organiser_pass.pass_token}")
+    assert client.get("/organise/").status_code == 302
+
+
+def test_organiser_opening_a_pass_stays_themselves(client, make, auth, now):
+    organiser = make.organiser(email="organiser@example.com")
+    group = make.group(organiser)
+    reg = make.registration(make.meeting(group, now=now), make.member(group, name="Ada"))
+    auth.login()
+    page = client.get(f"/p/{reg.pass_token}")
+    assert b"as an organiser" in page.data
+    assert client.get("/organise/").status_code == 200
+
+
+def test_calendar_download(client, make, now):
+    reg = make.registration(make.meeting(make.group(), now=now, title="Pricing night"))
+    response = client.get(f"/p/{reg.pass_token}/calendar.ics")
+    assert response.mimetype == "text/calendar"
+    assert b"SUMMARY:Pricing night" in response.data
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_member_rsvps_going_then_cancels(client, make, auth, now):
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    member = make.member(group)
+    auth.login_as(member)
+    page = client.get(f"/m/{meeting.id}")
+    assert page.status_code == 200
+    response = client.post(f"/m/{meeting.id}/rsvp", data={"status": "going"})
+    reg = db.session.scalar(select(Registration))
+    assert response.location == f"/p/{reg.pass_token}" and reg.status == "going"
+    client.post(f"/m/{meeting.id}/rsvp", data={"status": "cancelled"})
+    assert reg.status == "cancelled"
+
+
+def test_non_members_cannot_see_or_rsvp_to_a_meeting(client, make, auth, now):
+    meeting = make.meeting(make.group(), now=now)
+    auth.login_as(make.user())
+    assert client.get(f"/m/{meeting.id}").status_code == 404
+    assert client.post(f"/m/{meeting.id}/rsvp", data={"status": "going"}).status_code == 404
+    assert db.session.scalar(select(Registration)) is None
+
+
+def test_member_edits_profile_and_consent(client, make, auth):
+    member = make.user(name="Mia")
+    auth.login_as(member)
+    response = client.post(
+        "/me",
+        data={
+            "name": "Mia Member",
+            "headline": "Designer",
+            "company": "Acme",
+            "linkedin_url": "linkedin.com/in/mia",
+            "phone": "+49 30 123",
+            "share_contact": "y",
+            "followup_emails": "",
+        },
+    )
+    assert response.status_code == 302
+    assert member.name == "Mia Member" and member.share_contact is True
+    assert member.followup_emails is False
+    assert member.linkedin_url == "https://linkedin.com/in/mia"
+
+
+def test_profile_refuses_a_non_linkedin_url(client, make, auth):
+    member = make.user(name="Mia")
+    auth.login_as(member)
+    page = client.post("/me", data={"name": "Mia", "linkedin_url": "https://evil.example/x"})
+    assert page.status_code == 200 and b"linkedin.com profile URL" in page.data
+    assert member.linkedin_url == ""
+
+
+def test_one_click_unsubscribe_without_signing_in(client, make):
+    member = make.user()
+    token = accounts.unsubscribe_token(member)
+    page = client.get(f"/unsubscribe/{token}")
+    assert page.status_code == 200 and member.followup_emails is True  # GET changes nothing
+    response = client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and member.followup_emails is False
+    assert client.post("/unsubscribe/forged-token").status_code == 404
+
+
+def test_pass_email_links_to_the_pass(make, now):
+    from eventtrack.services import registrations
+
+    group = make.group()
+    registrations.register(make.meeting(group, now=now), make.member(group), now)
+    mail = db.session.scalar(select(OutboxMessage))
+    reg = db.session.scalar(select(Registration))
+    assert f"http://eventtrack.test/p/{reg.pass_token}" in mail.body_text
+    assert f"http://eventtrack.test/p/{reg.pass_token}" in mail.body_html
+    assert "<img" not in mail.body_html  # no remote images in mail
