@@ -2,15 +2,15 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import abort, g, request
+from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ...extensions import db
 from ...models import User, utcnow
 from ...services import access, accounts, groups, meetings, registrations
 from ...services.errors import Invalid
 from ...services.meetings import MeetingDetails
+from .auth import api_blueprint
 from .schemas import (
     GroupIn,
     GroupOut,
@@ -24,21 +24,7 @@ from .schemas import (
     RegistrationsOut,
 )
 
-blp = Blueprint(
-    "api_v1", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)."
-)
-
-
-@blp.before_request
-def authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    user = None
-    if scheme.lower() == "bearer" and token.strip():
-        user = accounts.user_for_api_token(token.strip(), utcnow())
-    if user is None:
-        abort(401, "Send Authorization: Bearer <token> (flask --app eventtrack api-token EMAIL).")
-    g.api_user = user
+blp = api_blueprint("api_v1", __name__, "Groups, members, meetings and registrations.")
 
 
 @blp.route("/groups")
