@@ -5,6 +5,7 @@ import os
 from datetime import UTC, datetime
 
 import pytest
+from flask import g
 from sqlalchemy import event, text
 
 from eventtrack import create_app
@@ -69,6 +70,13 @@ def _empty_all_tables():
 @pytest.fixture
 def app(_schema, app_config):
     app = create_app(dict(app_config))
+
+    @app.before_request
+    def _user_from_this_requests_cookie():
+        # Test-client requests share the fixture's app context and so its ``g``; drop the
+        # user Flask-Login cached there, so each request signs in from its own session only.
+        g.pop("_login_user", None)
+
     with app.app_context():
         yield app
         db.session.rollback()
