@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app eventtrack
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
-DEB_PACKAGES := zbar-tools chromium ffmpeg
+DEB_PACKAGES := zbar-tools chromium ffmpeg wrk
 
 .PHONY: setup system-deps run test test-sqlite test-postgres lint bench clean
 

@@ -56,6 +56,7 @@ def test_organiser_opening_a_pass_stays_themselves(client, make, auth, now):
     auth.login()
     page = client.get(f"/p/{reg.pass_token}")
     assert b"as an organiser" in page.data
+    assert b"Check in Ada" in page.data and b'action="/door/' in page.data  # one-tap check-in
     assert client.get("/organise/").status_code == 200
 
 

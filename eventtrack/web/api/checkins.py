@@ -1,5 +1,85 @@
-"""API v1: checkins."""
+"""API v1: check-in at the door. Answers are statuses with their own HTTP codes, not errors."""
 
-from flask_smorest import Blueprint
+from flask import g
+from flask.views import MethodView
+from marshmallow import fields, validate
 
-blp = Blueprint("api_checkins", __name__, url_prefix="/api/v1", description="checkins")
+from ...models import utcnow
+from ...services import access, checkin
+from .auth import api_blueprint
+from .schemas import Strict
+
+blp = api_blueprint("api_checkins", __name__, "Check-in at the door.")
+
+
+class CheckinIn(Strict):
+    token = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "The pass token, or the pass URL a scanner read."},
+    )
+    meeting_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The meeting at this door; a pass of another is refused."},
+    )
+    nonce = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$"),
+        metadata={"description": "Random per scan: a retried request with it is a no-op."},
+    )
+
+
+class CheckinOut(Strict):
+    status = fields.String(
+        metadata={
+            "description": "checked_in | already_checked_in | invalid | not_this_meeting | "
+            "cancelled | not_open"
+        }
+    )
+    message = fields.String()
+    registration_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    checked_in_at = fields.AwareDateTime(allow_none=True)
+    first_time = fields.Boolean(
+        metadata={"description": "First meeting of this group the person attends."}
+    )
+    replayed = fields.Boolean(metadata={"description": "The answer to an earlier same nonce."})
+
+
+class AttendanceOut(Strict):
+    meeting_id = fields.Integer()
+    registered = fields.Integer(metadata={"description": "Registrations with a place."})
+    checked_in = fields.Integer()
+    walk_ins = fields.Integer()
+    waitlist = fields.Integer()
+    first_timers = fields.Integer()
+
+
+@blp.route("/checkins")
+class Checkins(MethodView):
+    @blp.arguments(CheckinIn)
+    @blp.response(201, CheckinOut, description="checked_in")
+    @blp.alt_response(200, schema=CheckinOut, description="already_checked_in (with the time)")
+    @blp.alt_response(404, schema=CheckinOut, description="invalid: not a pass of this app")
+    @blp.alt_response(409, schema=CheckinOut, description="not_this_meeting, cancelled or not_open")
+    def post(self, data):
+        """Check in the holder of a pass; idempotent, and a repeated nonce changes nothing."""
+        meeting = None
+        if data["meeting_id"] is not None:
+            meeting = access.organised_meeting(g.api_user, data["meeting_id"])
+        result = checkin.check_in(
+            meeting, data["token"], g.api_user, utcnow(), "pass_scan", data["nonce"]
+        )
+        return result, result.http_status
+
+
+@blp.route("/meetings/<int:meeting_id>/attendance")
+class Attendance(MethodView):
+    @blp.response(200, AttendanceOut)
+    def get(self, meeting_id):
+        """Live counts: registered, checked in, walk-ins, waitlist, first-timers."""
+        meeting = access.organised_meeting(g.api_user, meeting_id)
+        counts = checkin.attendance(meeting)
+        return {"meeting_id": meeting.id, **vars(counts)}

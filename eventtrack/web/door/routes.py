@@ -1,5 +1,295 @@
-"""Check-in at the door (issue #3): organiser scanner, kiosk, poster, manual, live door view."""
+"""Check-in at the door (issue #3): organiser scanner, kiosk, poster, manual, live door view,
+and the attendee's self check-in reached from the kiosk or poster QR."""
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ...extensions import db, limiter
+from ...links import external_url
+from ...models import utcnow
+from ...services import access, checkin, kiosk, passes
+from ...services.errors import Invalid
+from .forms import ActionForm, PassCheckinForm, SelfCheckinForm, WalkInForm
 
 bp = Blueprint("door", __name__, url_prefix="/door")
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _meeting(meeting_id: int):
+    return access.organised_meeting(current_user, meeting_id)
+
+
+def _result_json(result: checkin.CheckinResult, meeting) -> dict:
+    at = result.checked_in_at
+    return {
+        "status": result.status,
+        "message": result.message,
+        "registration_id": result.registration_id,
+        "name": result.name,
+        "checked_in_at": at.isoformat() if at else None,
+        "checked_in_local": meeting.local(at).strftime("%H:%M") if at and meeting else None,
+        "first_time": result.first_time,
+        "replayed": result.replayed,
+    }
+
+
+# --- Organiser: live door view ------------------------------------------------------------
+
+
+@bp.get("/m/<int:meeting_id>")
+@login_required
+def live(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    context = dict(
+        meeting=meeting,
+        counts=checkin.attendance(meeting),
+        feed=checkin.door_feed(meeting),
+        first_timers=checkin.first_timers(meeting),
+    )
+    if request.args.get("partial"):
+        return render_template("door/_live.html", **context), NO_STORE
+    return render_template("door/live.html", **context)
+
+
+# --- Organiser: phone scanner -------------------------------------------------------------
+
+
+@bp.get("/m/<int:meeting_id>/scan")
+@login_required
+def scanner(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    return render_template("door/scanner.html", meeting=meeting, mode="checkin")
+
+
+@bp.post("/m/<int:meeting_id>/scan")
+@login_required
+def scan(meeting_id: int):
+    """JSON for the scanner page (cookie session + X-CSRFToken, checked by Flask-WTF)."""
+    meeting = _meeting(meeting_id)
+    data = request.get_json(silent=True)
+    code = data.get("code") if isinstance(data, dict) else None
+    nonce = data.get("nonce") if isinstance(data, dict) else None
+    if not isinstance(code, str) or not (nonce is None or isinstance(nonce, str)):
+        return jsonify(status="error", message='Send JSON {"code": "…", "nonce": "…"}.'), 400
+    try:
+        result = checkin.check_in(meeting, code, current_user, utcnow(), "pass_scan", nonce)
+    except Invalid as exc:
+        db.session.rollback()
+        return jsonify(status="error", message=exc.message), 422
+    return jsonify(_result_json(result, meeting)), result.http_status
+
+
+@bp.post("/pass")
+@login_required
+def checkin_pass():
+    """One tap on a pass page an organiser opened with the phone's own camera app."""
+    form = PassCheckinForm()
+    if not form.validate_on_submit():
+        abort(400)
+    result = checkin.check_in(None, form.token.data, current_user, utcnow(), "pass_scan")
+    reg = (
+        access.organised_registration(current_user, result.registration_id)
+        if (result.registration_id)
+        else None
+    )
+    return render_template("door/pass_result.html", result=result, reg=reg), result.http_status
+
+
+# --- Organiser: manual list, walk-ins, undo -----------------------------------------------
+
+
+@bp.get("/m/<int:meeting_id>/manual")
+@login_required
+def manual(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    query = request.args.get("q", "")
+    context = dict(
+        meeting=meeting,
+        query=query,
+        results=checkin.search(meeting, query),
+        action_form=ActionForm(),
+    )
+    if request.args.get("partial"):
+        return render_template("door/_results.html", **context), NO_STORE
+    return render_template(
+        "door/manual.html",
+        walk_in_form=WalkInForm(),
+        counts=checkin.attendance(meeting),
+        **context,
+    )
+
+
+def _back_to_manual(meeting_id: int):
+    return redirect(url_for(".manual", meeting_id=meeting_id, q=request.form.get("q", "")))
+
+
+def _flash_result(result: checkin.CheckinResult) -> None:
+    category = {"checked_in": "success", "undone": "info", "already_checked_in": "info"}
+    message = result.message
+    if result.status == "checked_in" and result.first_time:
+        message += " — first time at this group: say hello!"
+    flash(message, category.get(result.status, "error"))
+
+
+@bp.post("/registrations/<int:registration_id>/checkin")
+@login_required
+def manual_checkin(registration_id: int):
+    reg = access.organised_registration(current_user, registration_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    _flash_result(checkin.check_in_registration(reg, current_user, utcnow()))
+    return _back_to_manual(reg.meeting_id)
+
+
+@bp.post("/registrations/<int:registration_id>/undo")
+@login_required
+def undo(registration_id: int):
+    reg = access.organised_registration(current_user, registration_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    _flash_result(checkin.undo(reg, current_user, utcnow()))
+    return _back_to_manual(reg.meeting_id)
+
+
+@bp.post("/m/<int:meeting_id>/walk-in")
+@login_required
+def walk_in(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    form = WalkInForm()
+    if form.validate_on_submit():
+        try:
+            result = checkin.walk_in(
+                meeting,
+                form.name.data,
+                form.email.data,
+                current_user,
+                utcnow(),
+                company=form.company.data or "",
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "email", form.email).errors.append(exc.message)
+        else:
+            _flash_result(result)
+            return redirect(url_for(".manual", meeting_id=meeting.id))
+    return render_template(
+        "door/manual.html",
+        meeting=meeting,
+        query="",
+        results=checkin.search(meeting, ""),
+        action_form=ActionForm(),
+        walk_in_form=form,
+        counts=checkin.attendance(meeting),
+    ), 422
+
+
+# --- Organiser: kiosk screen and printed poster -------------------------------------------
+
+
+@bp.get("/m/<int:meeting_id>/kiosk")
+@login_required
+def kiosk_page(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    now = utcnow()
+    return render_template(
+        "door/kiosk.html",
+        meeting=meeting,
+        refresh_in=kiosk.seconds_to_next_step(now),
+        step=kiosk.STEP_SECONDS,
+        counts=checkin.attendance(meeting),
+    )
+
+
+def _qr_response(url: str, cache: bool) -> Response:
+    headers = {"Cache-Control": "private, max-age=3600"} if cache else NO_STORE
+    return Response(passes.qr_svg(url), mimetype="image/svg+xml", headers=headers)
+
+
+@bp.get("/m/<int:meeting_id>/kiosk/qr.svg")
+@login_required
+def kiosk_qr(meeting_id: int):
+    code = kiosk.kiosk_code(_meeting(meeting_id), utcnow())
+    return _qr_response(external_url("door.self_checkin", code=code), cache=False)
+
+
+@bp.get("/m/<int:meeting_id>/poster")
+@login_required
+def poster(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    url = external_url("door.self_checkin", code=kiosk.poster_code(meeting))
+    return render_template("door/poster.html", meeting=meeting, url=url)
+
+
+@bp.get("/m/<int:meeting_id>/poster/qr.svg")
+@login_required
+def poster_qr(meeting_id: int):
+    code = kiosk.poster_code(_meeting(meeting_id))
+    return _qr_response(external_url("door.self_checkin", code=code), cache=True)
+
+
+# --- Attendees: self check-in from the kiosk or poster QR ---------------------------------
+
+
+@bp.get("/scan-in")
+def attendee_scanner():
+    """A camera page for phones whose camera app does not open QR links."""
+    return render_template("door/scanner.html", meeting=None, mode="navigate")
+
+
+@bp.route("/in/<code>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def self_checkin(code: str):
+    now = utcnow()
+    form = SelfCheckinForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            if not form.ticket.data:
+                abort(400)
+            grant = kiosk.verify_ticket(form.ticket.data)
+            return render_template("door/self_checkin.html", form=form, meeting=grant.meeting), 422
+        grant = kiosk.verify_ticket(form.ticket.data)
+        try:
+            result = checkin.self_check_in_by_email(
+                grant.meeting,
+                form.name.data,
+                form.email.data,
+                now,
+                grant.how,
+                next_url=url_for("attendee.meeting", meeting_id=grant.meeting.id),
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "email", form.email).errors.append(exc.message)
+            return render_template("door/self_checkin.html", form=form, meeting=grant.meeting), 422
+        # Whoever typed the address may not own it: answer with what they typed, nothing more.
+        return render_template(
+            "door/self_done.html",
+            meeting=grant.meeting,
+            ok=result.ok,
+            typed_name=form.name.data,
+            by_email=True,
+        )
+    grant = kiosk.verify(code, now)
+    if current_user.is_authenticated:
+        result = checkin.self_check_in(grant.meeting, current_user, now, grant.how)
+        if result is not None:
+            return render_template(
+                "door/self_done.html",
+                meeting=grant.meeting,
+                ok=result.ok,
+                result=result,
+                by_email=False,
+            ), (200 if result.ok else 409)
+    form.ticket.data = kiosk.ticket_for(grant)
+    return render_template("door/self_checkin.html", form=form, meeting=grant.meeting)

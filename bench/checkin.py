@@ -1,0 +1,347 @@
+"""Check-in under load: ``python -m bench.checkin [--postgres URL]``.
+
+Serves the app with gunicorn (2 workers) on a fresh database holding 20,000 passes, drives
+``GET /healthz`` and then ``POST /api/v1/checkins`` (every request a different pass) from
+loopback with wrk at 50 connections, prints requests/s and p50/p99 latency, the ratio
+check-in/healthz, and then checks in the database that every 2xx check-in is there exactly once.
+
+SQLite: a new file in a temporary directory. PostgreSQL: ``--postgres`` names a server (any
+database on it to connect to); the bench creates its own database there and drops it after.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+LUA_COMMON = r"""
+local out_dir = os.getenv("BENCH_OUT")
+function done(summary, latency, requests)
+  local f = io.open(out_dir .. "/" .. os.getenv("BENCH_NAME") .. ".json", "w")
+  f:write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
+    '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
+    '"non_2xx": %d}',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.timeout, summary.errors.status))
+  f:close()
+end
+"""
+
+LUA_CHECKIN = r"""
+local threads, next_id = {}, 0
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local tokens, n, record = {}, 0, nil
+function init(args)
+  for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
+  stride = tonumber(os.getenv("BENCH_THREADS"))
+  record = io.open(os.getenv("BENCH_OUT") .. "/answers-" .. tid .. ".txt", "w")
+  record:setvbuf("line")
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_API_TOKEN")
+end
+
+function request()
+  local i = tid + n * stride + 1
+  n = n + 1
+  local token = tokens[i]
+  if token == nil then token = "passes-ran-out-" .. i end
+  return wrk.format(nil, "/api/v1/checkins", nil,
+    '{"token": "' .. token .. '", "meeting_id": ' .. os.getenv("BENCH_MEETING") ..
+    ', "nonce": "bench-nonce-' .. i .. '"}')
+end
+
+function response(status, headers, body)
+  local id = body:match('"registration_id":%s*(%d+)') or "-"
+  record:write(status, " ", id, "\n")
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_database(url: str | None, tmp: Path) -> tuple[str, callable]:
+    """Return a fresh database URL and a function that removes it."""
+    if url is None:
+        return f"sqlite:///{tmp / 'bench.sqlite3'}", lambda: None
+    import psycopg
+
+    name = f"eventtrack_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(url)
+
+    def drop():
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def fill(database_url: str, instance: Path, passes: int, tokens_file: Path) -> tuple[int, str]:
+    """Create the schema, an organiser with an API token, a meeting open for check-in and
+    ``passes`` registrations (bulk inserts). Return (meeting id, API token)."""
+    from sqlalchemy import insert
+
+    from eventtrack import create_app
+    from eventtrack.extensions import db
+    from eventtrack.models import Group, Meeting, Membership, Registration, User, utcnow
+    from eventtrack.services import accounts
+    from eventtrack.services.registrations import new_pass_token
+
+    app = create_app(
+        {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench"}
+    )
+    with app.app_context():
+        db.create_all()
+        now = utcnow()
+        organiser = User(email="organiser@bench.test", name="Bench Organiser")
+        organiser.set_password("bench-password")
+        group = Group(name="Bench group")
+        group.memberships.append(Membership(user=organiser, role="organiser"))
+        meeting = Meeting(
+            group=group,
+            title="Bench meetup",
+            starts_at=now + timedelta(minutes=10),
+            ends_at=now + timedelta(hours=3),
+            checkin_opens_at=now - timedelta(hours=1),
+            checkin_closes_at=now + timedelta(hours=3),
+        )
+        db.session.add_all([organiser, group, meeting])
+        db.session.commit()
+        api_token = accounts.new_api_token(organiser, now)
+        chunk = 5000
+        tokens = []
+        for start in range(0, passes, chunk):
+            rows = [
+                {"email": f"p{i}@bench.test", "name": f"Person {i}", "created_at": now}
+                for i in range(start, min(start + chunk, passes))
+            ]
+            ids = db.session.scalars(insert(User).returning(User.id), rows).all()
+            db.session.execute(
+                insert(Membership),
+                [{"group_id": group.id, "user_id": uid, "role": "member"} for uid in ids],
+            )
+            batch = [new_pass_token() for _ in ids]
+            db.session.execute(
+                insert(Registration),
+                [
+                    {
+                        "meeting_id": meeting.id,
+                        "user_id": uid,
+                        "pass_token": token,
+                        "status": "going",
+                        "created_at": now,
+                        "status_changed_at": now,
+                    }
+                    for uid, token in zip(ids, batch, strict=True)
+                ],
+            )
+            tokens += batch
+        db.session.commit()
+        meeting_id = meeting.id
+        db.engine.dispose()
+    tokens_file.write_text("\n".join(tokens) + "\n")
+    return meeting_id, api_token
+
+
+def serve(database_url: str, instance: Path, port: int) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        EVENTTRACK_DATABASE_URL=database_url,
+        EVENTTRACK_SECRET_KEY="bench",
+        EVENTTRACK_BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers=2",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+            "eventtrack:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def wrk(name: str, url: str, script: Path, seconds: int, env: dict, threads: int) -> dict:
+    subprocess.run(
+        [
+            "wrk",
+            f"--threads={threads}",
+            "--connections=50",
+            f"--duration={seconds}s",
+            "--timeout=10s",
+            f"--script={script}",
+            url,
+        ],
+        env=dict(os.environ, BENCH_NAME=name, BENCH_THREADS=str(threads), **env),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stats = json.loads((Path(env["BENCH_OUT"]) / f"{name}.json").read_text())
+    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    return stats
+
+
+def verify(database_url: str, out: Path, meeting_id: int) -> tuple[bool, list[str]]:
+    """Every 2xx answer of the run is one checked-in registration with one check-in event."""
+    from sqlalchemy import create_engine, text
+
+    url = database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    answers = [
+        line.split()
+        for f in sorted(out.glob("answers-*.txt"))
+        for line in f.read_text().splitlines()
+        if line
+    ]
+    by_status = {}
+    for status, _ in answers:
+        by_status[status] = by_status.get(status, 0) + 1
+    created = [int(reg_id) for status, reg_id in answers if status == "201"]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        checked = set(
+            conn.scalars(
+                text(
+                    "SELECT id FROM registrations WHERE meeting_id = :m "
+                    "AND checked_in_at IS NOT NULL"
+                ),
+                {"m": meeting_id},
+            )
+        )
+        doubles = conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT registration_id FROM checkin_events "
+                "WHERE status = 'checked_in' GROUP BY registration_id HAVING count(*) > 1) d"
+            )
+        )
+        events = conn.scalar(text("SELECT count(*) FROM checkin_events WHERE status='checked_in'"))
+    engine.dispose()
+    problems = []
+    if len(created) != len(set(created)):
+        problems.append(f"{len(created) - len(set(created))} registrations answered 201 twice")
+    missing, unanswered = set(created) - checked, checked - set(created)
+    if missing:
+        problems.append(f"{len(missing)} passes answered 201 are not checked in")
+    # wrk stops on the clock: requests still in flight then were served but never read.
+    if len(unanswered) > 50:
+        problems.append(f"{len(unanswered)} check-ins nobody was answered for (> 50 in flight)")
+    if doubles or events != len(checked):
+        problems.append(f"{doubles} passes with several check-in events; {events} events")
+    other = {k: v for k, v in by_status.items() if k != "201"}
+    if other:
+        problems.append(f"answers other than 201 (a pass used twice, or errors): {other}")
+    lines = [
+        f"answers: {by_status}",
+        f"checked-in rows: {len(checked)} ({len(unanswered)} in flight when wrk stopped); "
+        f"check-in events: {events}; passes with two check-ins: {doubles}",
+    ]
+    return not problems, lines + problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", metavar="URL", help="run against this PostgreSQL server")
+    parser.add_argument("--passes", type=int, default=20_000)
+    parser.add_argument("--seconds", type=int, default=10, help="per load run (default 10)")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk (make system-deps installs it)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="eventtrack-bench-"))
+    database_url, drop = make_database(args.postgres, tmp)
+    server = None
+    try:
+        instance, out = tmp / "instance", tmp / "out"
+        instance.mkdir()
+        out.mkdir()
+        started = time.monotonic()
+        meeting_id, api_token = fill(database_url, instance, args.passes, tmp / "tokens.txt")
+        print(f"{args.passes} passes ready in {time.monotonic() - started:.1f} s", flush=True)
+        port = free_port()
+        server = serve(database_url, instance, port)
+        base = f"http://127.0.0.1:{port}"
+        (tmp / "healthz.lua").write_text(LUA_COMMON)
+        (tmp / "checkin.lua").write_text(LUA_COMMON + LUA_CHECKIN)
+        env = {
+            "BENCH_OUT": str(out),
+            "BENCH_TOKENS": str(tmp / "tokens.txt"),
+            "BENCH_API_TOKEN": api_token,
+            "BENCH_MEETING": str(meeting_id),
+        }
+        wrk("warmup", f"{base}/healthz", tmp / "healthz.lua", 2, env, args.wrk_threads)
+        health = wrk("healthz", f"{base}/healthz", tmp / "healthz.lua", args.seconds, env, 1)
+        checkins = wrk("checkins", base, tmp / "checkin.lua", args.seconds, env, args.wrk_threads)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(20)
+
+    database = "PostgreSQL" if args.postgres else "SQLite (WAL)"
+    print(f"\n{database}, gunicorn 2 sync workers, wrk 50 connections, {args.seconds} s each")
+    print(f"{'':22}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>10}")
+    for label, s in (("GET /healthz", health), ("POST /api/v1/checkins", checkins)):
+        errors = sum(
+            s[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx")
+        )
+        print(
+            f"{label:22}{s['rps']:12.0f}{s['p50_us'] / 1000:10.1f}"
+            f"{s['p99_us'] / 1000:10.1f}{errors:10d}"
+        )
+    ratio = checkins["rps"] / health["rps"]
+    p99 = checkins["p99_us"] / 1000
+    print(f"ratio check-in/healthz: {ratio:.2f}  (target >= 0.6)")
+    print(f"check-in p99: {p99:.1f} ms  (target < 50 ms)")
+    if checkins["requests"] > args.passes:
+        print(f"WARNING: {checkins['requests']} requests for {args.passes} passes")
+    ok, lines = verify(database_url, out, meeting_id)
+    print("\n".join(lines))
+    print("database check:", "every 2xx check-in is there exactly once" if ok else "FAILED")
+    drop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

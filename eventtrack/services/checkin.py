@@ -1,0 +1,617 @@
+"""Check-in at the door. Every way in ends here: an organiser scanning a pass, the kiosk and the
+poster (self check-in), the manual list, walk-ins and the API.
+
+Exactly-once is the database's job: a check-in is ``UPDATE registrations SET checked_in_at = …
+WHERE id = … AND checked_in_at IS NULL`` — of any number of concurrent attempts one updates a
+row, the others read the winner's time. Each attempt is also a ``CheckinEvent`` row; a client
+nonce is unique there, so a retried request rolls back its whole transaction and answers what
+the first one answered.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import and_, case, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, contains_eager, joinedload
+
+from ..extensions import db
+from ..models import Meeting, Registration, User
+from ..models.checkin import CheckinEvent
+from . import access, accounts, groups
+from .errors import Invalid
+from .registrations import new_pass_token
+
+CHECKED_IN = "checked_in"
+ALREADY_CHECKED_IN = "already_checked_in"
+INVALID = "invalid"
+NOT_THIS_MEETING = "not_this_meeting"
+CANCELLED = "cancelled"
+NOT_OPEN = "not_open"
+UNDONE = "undone"
+NOT_CHECKED_IN = "not_checked_in"
+
+HTTP_STATUS = {
+    CHECKED_IN: 201,
+    ALREADY_CHECKED_IN: 200,
+    INVALID: 404,
+    NOT_THIS_MEETING: 409,
+    CANCELLED: 409,
+    NOT_OPEN: 409,
+    UNDONE: 200,
+    NOT_CHECKED_IN: 409,
+}
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+NONCE_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+@dataclass
+class CheckinResult:
+    """The answer to one attempt: a status (never an exception) and what the door needs."""
+
+    status: str
+    message: str
+    registration_id: int | None = None
+    name: str = ""
+    checked_in_at: datetime | None = None
+    first_time: bool = False
+    replayed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (CHECKED_IN, ALREADY_CHECKED_IN)
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.status]
+
+
+@dataclass
+class Attendance:
+    registered: int
+    checked_in: int
+    walk_ins: int
+    waitlist: int
+    first_timers: int
+
+
+@dataclass
+class FeedItem:
+    id: int
+    at: datetime
+    action: str
+    status: str
+    how: str
+    name: str
+    first_time: bool
+
+
+def extract_token(code: str) -> str:
+    """The pass token in what a scanner read: a bare token or a pass URL ending ``/p/<token>``.
+
+    Returns "" when ``code`` cannot be a pass (wrong shape, another URL): that is ``invalid``.
+    """
+    code = (code or "").strip()
+    if len(code) > 2000:
+        return ""
+    if "/" in code:
+        head, _, code = urlsplit(code).path.rstrip("/").rpartition("/")
+        if not head.endswith("/p") and head != "/p":
+            return ""
+    return code if TOKEN_RE.fullmatch(code) else ""
+
+
+def _clean_nonce(nonce: str | None) -> str | None:
+    if not nonce:
+        return None
+    if not NONCE_RE.fullmatch(nonce):
+        raise Invalid("A nonce is 8 to 64 letters, digits, '-' or '_'.", field="nonce")
+    return nonce
+
+
+def _hhmm(meeting: Meeting, when: datetime) -> str:
+    return meeting.local(when).strftime("%H:%M")
+
+
+# Built once: constructing aliases per call costs more than the query they serve.
+_OtherRegistration = aliased(Registration, name="other_registration")
+_OtherMeeting = aliased(Meeting, name="other_meeting")
+
+
+def _attended_before(meeting_id, group_id, user_id):
+    """SQL: ``user_id`` was checked in at another meeting of the group ``group_id``."""
+    other, other_meeting = _OtherRegistration, _OtherMeeting
+    return exists().where(
+        other.user_id == user_id,
+        other.meeting_id != meeting_id,
+        other.checked_in_at.is_not(None),
+        other_meeting.id == other.meeting_id,
+        other_meeting.group_id == group_id,
+    )
+
+
+def is_first_time(meeting: Meeting, user_id: int) -> bool:
+    """Is ``meeting`` the first meeting of its group that this member attends?"""
+    return not db.session.scalar(select(_attended_before(meeting.id, meeting.group_id, user_id)))
+
+
+def _record(
+    *,
+    meeting_id: int | None,
+    registration_id: int | None,
+    status: str,
+    how: str,
+    actor: User | None,
+    nonce: str | None,
+    now: datetime,
+    action: str = "checkin",
+) -> None:
+    db.session.execute(
+        insert(CheckinEvent).values(
+            meeting_id=meeting_id,
+            registration_id=registration_id,
+            action=action,
+            status=status,
+            how=how,
+            actor_id=actor.id if actor is not None else None,
+            nonce=nonce,
+            at=now,
+        )
+    )
+
+
+def _finish(result: CheckinResult, nonce: str | None, **event) -> CheckinResult:
+    """Record the attempt and commit, or, if ``nonce`` was seen, undo it all and replay."""
+    try:
+        _record(status=result.status, nonce=nonce, **event)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        replayed = _replay(nonce) if nonce else None
+        if replayed is None:
+            raise
+        return replayed
+    return result
+
+
+def _replay(nonce: str) -> CheckinResult | None:
+    """The answer first given to ``nonce``, or None if it was never seen."""
+    event = db.session.scalar(
+        select(CheckinEvent)
+        .options(joinedload(CheckinEvent.registration).joinedload(Registration.user))
+        .where(CheckinEvent.nonce == nonce)
+    )
+    if event is None:
+        return None
+    reg = event.registration
+    result = CheckinResult(
+        status=event.status,
+        message=_message(event.status, reg, reg.meeting if reg else None),
+        replayed=True,
+    )
+    if reg is not None:
+        result.registration_id, result.name = reg.id, reg.user.name
+        result.checked_in_at = reg.checked_in_at
+        if event.status == CHECKED_IN:
+            result.message = f"Checked in: {reg.user.name}"
+    return result
+
+
+def _message(status: str, reg: Registration | None, meeting: Meeting | None) -> str:
+    name = reg.user.name if reg is not None else ""
+    if status == CHECKED_IN:
+        return f"Checked in: {name}"
+    if status == ALREADY_CHECKED_IN and reg is not None and reg.checked_in_at is not None:
+        return f"{name}: already checked in at {_hhmm(reg.meeting, reg.checked_in_at)}"
+    if status == CANCELLED:
+        if meeting is not None and meeting.status == "cancelled":
+            return "This meeting is cancelled."
+        return f"Registration cancelled: {name}" if name else "Registration cancelled."
+    if status == NOT_OPEN and reg is not None and reg.status == "waitlist":
+        return f"{name} is on the waitlist: no place yet."
+    if status == NOT_OPEN and meeting is not None:
+        return (
+            f"Check-in is open {_hhmm(meeting, meeting.checkin_opens_at)}–"
+            f"{_hhmm(meeting, meeting.checkin_closes_at)}, not now."
+        )
+    if status == NOT_THIS_MEETING:
+        return "Not a pass for this meeting."
+    if status == UNDONE:
+        return f"Check-in undone: {name}"
+    if status == NOT_CHECKED_IN:
+        return f"{name} was not checked in."
+    return {
+        ALREADY_CHECKED_IN: f"{name}: already checked in",
+        NOT_OPEN: "Check-in is not open.",
+    }.get(status, "Unknown code: not a pass of this app.")
+
+
+def _attempt(
+    reg: Registration,
+    actor: User | None,
+    now: datetime,
+    how: str,
+    nonce: str | None,
+    *,
+    enforce_window: bool,
+    from_statuses: tuple[str, ...] = ("going",),
+    first_time: bool | None = None,
+) -> CheckinResult:
+    """Check ``reg`` in if its state allows it; the conditional UPDATE decides races."""
+    meeting = reg.meeting
+    result = CheckinResult(status=CHECKED_IN, message="", registration_id=reg.id)
+    result.name = reg.user.name
+    if meeting.status == "cancelled":
+        result.status = CANCELLED
+    elif reg.status not in from_statuses:
+        result.status = CANCELLED if reg.status == "cancelled" else NOT_OPEN
+    elif enforce_window and not meeting.checkin_opens_at <= now <= meeting.checkin_closes_at:
+        result.status = NOT_OPEN
+    else:
+        changed = db.session.execute(
+            update(Registration)
+            .where(
+                Registration.id == reg.id,
+                Registration.checked_in_at.is_(None),
+                Registration.status.in_(from_statuses),
+            )
+            .values(
+                checked_in_at=now,
+                checked_in_by_id=actor.id if actor is not None else None,
+                checkin_how=how,
+                status="going",
+                status_changed_at=case(
+                    (Registration.status != "going", now), else_=Registration.status_changed_at
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed == 1:
+            result.checked_in_at = now
+        else:
+            # Someone else won (or the registration changed under us): read what is there now.
+            state = db.session.execute(
+                select(Registration.checked_in_at, Registration.status).where(
+                    Registration.id == reg.id
+                )
+            ).one()
+            result.checked_in_at = state.checked_in_at
+            result.status = ALREADY_CHECKED_IN if state.checked_in_at else CANCELLED
+        if first_time is None:
+            first_time = is_first_time(meeting, reg.user_id)
+        result.first_time = first_time
+    if result.status == ALREADY_CHECKED_IN:
+        result.message = (
+            f"{result.name}: already checked in at {_hhmm(meeting, result.checked_in_at)}"
+        )
+    else:
+        result.message = _message(result.status, reg, meeting)
+    return _finish(
+        result,
+        nonce,
+        meeting_id=meeting.id,
+        registration_id=reg.id,
+        how=how,
+        actor=actor,
+        now=now,
+    )
+
+
+def _by_token(token: str) -> tuple[Registration | None, bool]:
+    """The registration holding ``token`` and whether this is its holder's first meeting of
+    the group, in one query (the hot path of every scan)."""
+    first_time = ~_attended_before(Registration.meeting_id, Meeting.group_id, Registration.user_id)
+    row = db.session.execute(
+        select(Registration, first_time)
+        .join(Meeting, Meeting.id == Registration.meeting_id)
+        .options(contains_eager(Registration.meeting), joinedload(Registration.user))
+        .where(Registration.pass_token == token)
+    ).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def check_in(
+    meeting: Meeting | None,
+    code: str,
+    actor: User,
+    now: datetime,
+    how: str = "pass_scan",
+    nonce: str | None = None,
+) -> CheckinResult:
+    """Check in the holder of the pass ``code`` (a token or a pass URL) at ``meeting``.
+
+    The caller has made sure ``actor`` organises ``meeting``. With ``meeting`` None the pass's
+    own meeting is meant, and a pass of a meeting ``actor`` does not organise is ``invalid``.
+    """
+    nonce = _clean_nonce(nonce)
+    token = extract_token(code)
+    reg, first_time = _by_token(token) if token else (None, False)
+    if reg is not None and meeting is None and not access.is_organiser(actor, reg.meeting.group_id):
+        reg = None
+    meeting_id = meeting.id if meeting is not None else None
+    if reg is None:
+        result = CheckinResult(status=INVALID, message=_message(INVALID, None, None))
+    elif meeting is not None and reg.meeting_id != meeting.id:
+        result = CheckinResult(
+            status=NOT_THIS_MEETING, message=_message(NOT_THIS_MEETING, None, None)
+        )
+        if access.is_organiser(actor, reg.meeting.group_id):
+            other = reg.meeting
+            result.message += (
+                f" {reg.user.name}'s pass is for {other.title}, "
+                f"{other.local(other.starts_at):%a %d %b}."
+            )
+    else:
+        return _attempt(reg, actor, now, how, nonce, enforce_window=True, first_time=first_time)
+    return _finish(
+        result, nonce, meeting_id=meeting_id, registration_id=None, how=how, actor=actor, now=now
+    )
+
+
+def check_in_registration(
+    reg: Registration, actor: User, now: datetime, nonce: str | None = None
+) -> CheckinResult:
+    """Manual check-in by an organiser (who has been checked to organise ``reg``'s meeting).
+
+    The organiser at the door decides: outside the check-in window and off the waitlist too.
+    """
+    return _attempt(
+        reg,
+        actor,
+        now,
+        "manual",
+        _clean_nonce(nonce),
+        enforce_window=False,
+        from_statuses=("going", "waitlist"),
+    )
+
+
+def undo(reg: Registration, actor: User, now: datetime) -> CheckinResult:
+    """Undo ``reg``'s check-in. The check-in's event row stays; the undo is a row of its own."""
+    changed = db.session.execute(
+        update(Registration)
+        .where(Registration.id == reg.id, Registration.checked_in_at.is_not(None))
+        .values(checked_in_at=None, checked_in_by_id=None, checkin_how=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    status = UNDONE if changed == 1 else NOT_CHECKED_IN
+    result = CheckinResult(
+        status=status,
+        message=_message(status, reg, reg.meeting),
+        registration_id=reg.id,
+        name=reg.user.name,
+    )
+    _record(
+        meeting_id=reg.meeting_id,
+        registration_id=reg.id,
+        status=status,
+        how="manual",
+        actor=actor,
+        nonce=None,
+        now=now,
+        action="undo",
+    )
+    db.session.commit()
+    return result
+
+
+def walk_in(
+    meeting: Meeting,
+    name: str,
+    email: str,
+    actor: User | None,
+    now: datetime,
+    *,
+    company: str = "",
+    how: str = "walk_in",
+    nonce: str | None = None,
+) -> CheckinResult:
+    """Check in a person by name and email, making them a member and registering them if new.
+
+    ``how`` is ``walk_in`` when an organiser adds them (any time, any registration state), or
+    ``kiosk``/``poster`` when they type their own email at the door: then the check-in window
+    applies and only a place ('going') or no registration at all lets them in.
+    """
+    nonce = _clean_nonce(nonce)
+    by_organiser = how == "walk_in"
+    if meeting.status == "cancelled" or (
+        not by_organiser and not meeting.checkin_opens_at <= now <= meeting.checkin_closes_at
+    ):
+        status = CANCELLED if meeting.status == "cancelled" else NOT_OPEN
+        return _finish(
+            CheckinResult(status=status, message=_message(status, None, meeting)),
+            nonce,
+            meeting_id=meeting.id,
+            registration_id=None,
+            how=how,
+            actor=actor,
+            now=now,
+        )
+    if not (name or "").strip() and by_organiser:
+        raise Invalid("Give the walk-in's name.", field="name")
+    membership, _ = groups.add_member(meeting.group, name, email, company, commit=False)
+    user = membership.user
+    reg = db.session.scalar(
+        select(Registration).where(
+            Registration.meeting_id == meeting.id, Registration.user_id == user.id
+        )
+    )
+    if reg is None:
+        try:
+            with db.session.begin_nested():
+                reg = Registration(
+                    meeting_id=meeting.id,
+                    user_id=user.id,
+                    status="going",
+                    pass_token=new_pass_token(),
+                    created_at=now,
+                    status_changed_at=now,
+                    checked_in_at=now,
+                    checked_in_by_id=actor.id if actor is not None else None,
+                    checkin_how="walk_in",
+                )
+                db.session.add(reg)
+        except IntegrityError:
+            # Registered a moment ago by a concurrent request: check in that registration.
+            reg = db.session.scalar(
+                select(Registration).where(
+                    Registration.meeting_id == meeting.id, Registration.user_id == user.id
+                )
+            )
+        else:
+            result = CheckinResult(
+                status=CHECKED_IN,
+                message=f"Checked in: {user.name}",
+                registration_id=reg.id,
+                name=user.name,
+                checked_in_at=now,
+                first_time=is_first_time(meeting, user.id),
+            )
+            return _finish(
+                result,
+                nonce,
+                meeting_id=meeting.id,
+                registration_id=reg.id,
+                how="walk_in",
+                actor=actor,
+                now=now,
+            )
+    if by_organiser:
+        return _attempt(
+            reg,
+            actor,
+            now,
+            "manual",
+            nonce,
+            enforce_window=False,
+            from_statuses=("going", "waitlist", "cancelled"),
+        )
+    return _attempt(reg, actor, now, how, nonce, enforce_window=True)
+
+
+def self_check_in(meeting: Meeting, user: User, now: datetime, how: str) -> CheckinResult | None:
+    """A signed-in member who scanned the kiosk or poster: check in their registration.
+
+    Returns None when they have no registration for ``meeting`` (they then give their email).
+    """
+    reg = db.session.scalar(
+        select(Registration)
+        .options(joinedload(Registration.meeting), joinedload(Registration.user))
+        .where(Registration.meeting_id == meeting.id, Registration.user_id == user.id)
+    )
+    if reg is None:
+        return None
+    return _attempt(reg, user, now, how, None, enforce_window=True)
+
+
+def self_check_in_by_email(
+    meeting: Meeting,
+    name: str,
+    email: str,
+    now: datetime,
+    how: str,
+    nonce: str | None = None,
+    next_url: str = "",
+) -> CheckinResult:
+    """Someone at the door typed a name and an email: check that person in (a walk-in if new)
+    and email them a sign-in link.
+
+    Nobody is signed in here and nothing about the address's owner is returned to the caller
+    beyond the status: whoever typed it may not be its owner.
+    """
+    email = accounts.normalise_email(email)
+    if not (name or "").strip():
+        raise Invalid("Tell us your name.", field="name")
+    result = walk_in(meeting, name, email, None, now, how=how, nonce=nonce)
+    if result.ok and not result.replayed:
+        accounts.request_login_link(email, now, next_url)
+    return result
+
+
+def attendance(meeting: Meeting) -> Attendance:
+    """Live counts for the door."""
+    checked = Registration.checked_in_at.is_not(None)
+    row = db.session.execute(
+        select(
+            func.count().filter(Registration.status == "going"),
+            func.count().filter(checked),
+            func.count().filter(checked, Registration.checkin_how == "walk_in"),
+            func.count().filter(Registration.status == "waitlist"),
+            func.count().filter(
+                checked, ~_attended_before(meeting.id, meeting.group_id, Registration.user_id)
+            ),
+        ).where(Registration.meeting_id == meeting.id)
+    ).one()
+    return Attendance(*row)
+
+
+def door_feed(meeting: Meeting, limit: int = 15) -> list[FeedItem]:
+    """The last check-in attempts at ``meeting``, newest first, first-timers flagged."""
+    rows = db.session.execute(
+        select(
+            CheckinEvent,
+            User.name,
+            and_(
+                CheckinEvent.status == CHECKED_IN,
+                ~_attended_before(meeting.id, meeting.group_id, Registration.user_id),
+            ),
+        )
+        .outerjoin(Registration, Registration.id == CheckinEvent.registration_id)
+        .outerjoin(User, User.id == Registration.user_id)
+        .where(CheckinEvent.meeting_id == meeting.id)
+        .order_by(CheckinEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        FeedItem(
+            id=event.id,
+            at=event.at,
+            action=event.action,
+            status=event.status,
+            how=event.how,
+            name=name or "",
+            first_time=bool(first),
+        )
+        for event, name, first in rows
+    ]
+
+
+def first_timers(meeting: Meeting) -> list[Registration]:
+    """Who is checked in at their first meeting of this group: someone should say hello."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .options(joinedload(Registration.user))
+            .where(
+                Registration.meeting_id == meeting.id,
+                Registration.checked_in_at.is_not(None),
+                ~_attended_before(meeting.id, meeting.group_id, Registration.user_id),
+            )
+            .order_by(Registration.checked_in_at.desc())
+        )
+    )
+
+
+def search(meeting: Meeting, query: str, limit: int = 30) -> list[Registration]:
+    """Registrations of ``meeting`` whose name, email or company contains ``query``."""
+    query = (query or "").strip().lower()[:100]
+    stmt = (
+        select(Registration)
+        .join(User, User.id == Registration.user_id)
+        .options(joinedload(Registration.user))
+        .where(Registration.meeting_id == meeting.id)
+        .order_by(func.lower(User.name), Registration.id)
+        .limit(limit)
+    )
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+                func.lower(User.company).like(pattern, escape="\\"),
+            )
+        )
+    return list(db.session.scalars(stmt))

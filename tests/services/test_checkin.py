@@ -1,0 +1,515 @@
+"""The check-in service, without HTTP: every way in, every status, and real concurrency."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from eventtrack.extensions import db
+from eventtrack.models import Membership, OutboxMessage, Registration, User
+from eventtrack.models.checkin import CheckinEvent
+from eventtrack.services import checkin
+from eventtrack.services.errors import Invalid
+from eventtrack.services.registrations import new_pass_token
+
+
+@pytest.fixture
+def door(make, now):
+    """An organiser, their group and a meeting whose check-in is open now."""
+    organiser = make.organiser()
+    group = make.group(organiser)
+    meeting = make.meeting(group, starts_in=timedelta(minutes=15), now=now)
+
+    class Door:
+        pass
+
+    d = Door()
+    d.organiser, d.group, d.meeting = organiser, group, meeting
+    return d
+
+
+def events(**where) -> list[CheckinEvent]:
+    stmt = select(CheckinEvent).order_by(CheckinEvent.id)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(CheckinEvent, key) == value)
+    return list(db.session.scalars(stmt))
+
+
+def fresh(reg: Registration) -> Registration:
+    db.session.expire_all()
+    return db.session.get(Registration, reg.id)
+
+
+def test_scan_checks_the_pass_holder_in(door, make, now):
+    ana = make.member(door.group, name="Ana Ruiz")
+    reg = make.registration(door.meeting, ana)
+
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    assert (result.status, result.http_status) == ("checked_in", 201)
+    assert result.message == "Checked in: Ana Ruiz"
+    assert (result.registration_id, result.name) == (reg.id, "Ana Ruiz")
+    reg = fresh(reg)
+    assert reg.checked_in_at == now
+    assert reg.checkin_how == "pass_scan"
+    assert reg.checked_in_by_id == door.organiser.id
+    [event] = events()
+    assert (event.status, event.action, event.actor_id) == (
+        "checked_in",
+        "checkin",
+        door.organiser.id,
+    )
+
+
+def test_second_scan_reports_first_time(door, make, now):
+    reg = make.registration(door.meeting)
+    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    later = now + timedelta(minutes=7)
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, later)
+
+    assert (result.status, result.http_status) == ("already_checked_in", 200)
+    assert result.checked_in_at == now
+    assert door.meeting.local(now).strftime("%H:%M") in result.message
+    assert fresh(reg).checked_in_at == now
+
+
+def test_pass_url_read_by_a_scanner_is_accepted(door, make, now):
+    reg = make.registration(door.meeting)
+    url = f"https://eventtrack.example/p/{reg.pass_token}"
+
+    assert checkin.check_in(door.meeting, url, door.organiser, now).status == "checked_in"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-4],  # truncated
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # one character forged
+        lambda t: "x" * 24,
+        lambda t: "",
+        lambda t: f"https://evil.example/c/{t}",  # a URL that is not a pass URL
+        lambda t: "<script>alert(1)</script>",
+    ],
+    ids=["truncated", "forged", "made-up", "empty", "other-url", "garbage"],
+)
+def test_forged_or_truncated_token_is_invalid_and_checks_nobody_in(door, make, now, mangle):
+    reg = make.registration(door.meeting)
+
+    result = checkin.check_in(door.meeting, mangle(reg.pass_token), door.organiser, now)
+
+    assert (result.status, result.http_status) == ("invalid", 404)
+    assert result.registration_id is None
+    assert fresh(reg).checked_in_at is None
+
+
+def test_pass_of_another_meeting_is_refused(door, make, now):
+    other = make.meeting(door.group, starts_in=timedelta(days=30), now=now, title="Next month")
+    reg = make.registration(other)
+
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    assert (result.status, result.http_status) == ("not_this_meeting", 409)
+    assert "Next month" in result.message  # the organiser may know which meeting it is for
+    assert fresh(reg).checked_in_at is None
+
+
+def test_pass_of_another_organisers_meeting_does_not_say_whose(door, make, now):
+    stranger_meeting = make.meeting(make.group(), starts_in=timedelta(minutes=5), now=now)
+    reg = make.registration(stranger_meeting, make.member(stranger_meeting.group, name="Zed Q"))
+
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    assert result.status == "not_this_meeting"
+    assert "Zed" not in result.message
+    assert fresh(reg).checked_in_at is None
+
+
+def test_without_a_meeting_only_the_organisers_own_passes_are_known(door, make, now):
+    mine = make.registration(door.meeting)
+    stranger_meeting = make.meeting(make.group(), starts_in=timedelta(minutes=5), now=now)
+    theirs = make.registration(stranger_meeting)
+
+    assert checkin.check_in(None, mine.pass_token, door.organiser, now).status == "checked_in"
+    assert checkin.check_in(None, theirs.pass_token, door.organiser, now).status == "invalid"
+    assert fresh(theirs).checked_in_at is None
+
+
+def test_cancelled_registration_is_refused(door, make, now):
+    reg = make.registration(door.meeting, status="cancelled")
+
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    assert (result.status, result.http_status) == ("cancelled", 409)
+    assert fresh(reg).checked_in_at is None
+
+
+def test_cancelled_meeting_checks_nobody_in(door, make, now):
+    reg = make.registration(door.meeting)
+    door.meeting.status = "cancelled"
+    db.session.commit()
+
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    assert result.status == "cancelled"
+    assert result.message == "This meeting is cancelled."
+    assert fresh(reg).checked_in_at is None
+
+
+@pytest.mark.parametrize("offset", [timedelta(hours=-2), timedelta(hours=3)], ids=["early", "late"])
+def test_scan_outside_the_check_in_window_is_not_open(door, make, now, offset):
+    reg = make.registration(door.meeting)
+
+    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now + offset)
+
+    assert (result.status, result.http_status) == ("not_open", 409)
+    assert "Check-in is open" in result.message
+    assert fresh(reg).checked_in_at is None
+
+
+def test_waitlisted_pass_is_not_admitted_by_scan_but_organiser_can_let_them_in(door, make, now):
+    reg = make.registration(door.meeting, status="waitlist")
+
+    scanned = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    assert scanned.status == "not_open"
+    assert "waitlist" in scanned.message
+
+    manual = checkin.check_in_registration(reg, door.organiser, now)
+    assert manual.status == "checked_in"
+    reg = fresh(reg)
+    assert (reg.status, reg.checkin_how) == ("going", "manual")
+
+
+def test_replayed_nonce_is_a_no_op_that_repeats_the_first_answer(door, make, now):
+    reg = make.registration(door.meeting)
+    first = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="n0nce-0001")
+
+    again = checkin.check_in(
+        door.meeting, reg.pass_token, door.organiser, now + timedelta(minutes=1), nonce="n0nce-0001"
+    )
+
+    assert first.status == again.status == "checked_in"
+    assert again.replayed and not first.replayed
+    assert again.checked_in_at == now
+    assert len(events()) == 1
+
+
+def test_replayed_nonce_after_an_undo_does_not_check_in_again(door, make, now):
+    reg = make.registration(door.meeting)
+    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="late-retry-1")
+    checkin.undo(reg, door.organiser, now + timedelta(minutes=1))
+
+    replay = checkin.check_in(
+        door.meeting,
+        reg.pass_token,
+        door.organiser,
+        now + timedelta(minutes=2),
+        nonce="late-retry-1",
+    )
+
+    assert replay.replayed
+    assert fresh(reg).checked_in_at is None
+    assert [e.action for e in events()] == ["checkin", "undo"]
+
+
+def test_malformed_nonce_is_refused(door, make, now):
+    reg = make.registration(door.meeting)
+    with pytest.raises(Invalid):
+        checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="bad nonce!")
+    assert fresh(reg).checked_in_at is None
+
+
+def test_undo_is_recorded_not_deleted(door, make, now):
+    reg = make.registration(door.meeting)
+    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+
+    result = checkin.undo(reg, door.organiser, now + timedelta(minutes=2))
+
+    assert result.status == "undone"
+    reg = fresh(reg)
+    assert reg.checked_in_at is None and reg.checkin_how is None
+    assert [(e.action, e.status) for e in events()] == [
+        ("checkin", "checked_in"),
+        ("undo", "undone"),
+    ]
+    assert checkin.undo(reg, door.organiser, now).status == "not_checked_in"
+    # and the person can be checked in again afterwards
+    again = checkin.check_in(
+        door.meeting, reg.pass_token, door.organiser, now + timedelta(minutes=3)
+    )
+    assert again.status == "checked_in"
+
+
+def test_walk_in_becomes_member_registration_and_check_in(door, now):
+    result = checkin.walk_in(
+        door.meeting, "Wanda Walker", "Wanda@Example.com", door.organiser, now, company="Acme"
+    )
+
+    assert result.status == "checked_in"
+    assert result.first_time
+    user = db.session.scalar(select(User).where(User.email == "wanda@example.com"))
+    assert (user.name, user.company) == ("Wanda Walker", "Acme")
+    assert db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.group_id == door.group.id
+        )
+    )
+    reg = db.session.scalar(select(Registration).where(Registration.user_id == user.id))
+    assert (reg.status, reg.checkin_how, reg.checked_in_at) == ("going", "walk_in", now)
+    assert checkin.attendance(door.meeting).walk_ins == 1
+
+
+def test_walk_in_of_a_registered_member_checks_in_their_registration(door, make, now):
+    ana = make.member(door.group, name="Ana Ruiz", email="ana@example.com")
+    reg = make.registration(door.meeting, ana, status="cancelled")
+
+    result = checkin.walk_in(door.meeting, "Someone Else", "ana@example.com", door.organiser, now)
+
+    assert result.status == "checked_in"
+    assert result.registration_id == reg.id
+    reg = fresh(reg)
+    assert (reg.status, reg.checkin_how) == ("going", "manual")
+    assert reg.user.name == "Ana Ruiz"  # an organiser cannot rename an existing account
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+def test_walk_in_with_a_bad_email_is_refused(door, now):
+    with pytest.raises(Invalid) as exc:
+        checkin.walk_in(door.meeting, "No Mail", "not-an-email", door.organiser, now)
+    assert exc.value.field == "email"
+
+
+def test_self_check_in_of_signed_in_member(door, make, now):
+    ana = make.member(door.group)
+    reg = make.registration(door.meeting, ana)
+
+    result = checkin.self_check_in(door.meeting, ana, now, "kiosk")
+
+    assert result.status == "checked_in"
+    reg = fresh(reg)
+    assert (reg.checkin_how, reg.checked_in_by_id) == ("kiosk", ana.id)
+
+
+def test_self_check_in_without_registration_asks_for_email(door, make, now):
+    assert checkin.self_check_in(door.meeting, make.member(door.group), now, "kiosk") is None
+
+
+def test_self_check_in_by_email_checks_in_and_only_mails_a_sign_in_link(door, make, now):
+    ana = make.member(door.group, name="Ana Ruiz", email="ana@example.com")
+    reg = make.registration(door.meeting, ana)
+
+    result = checkin.self_check_in_by_email(
+        door.meeting, "Mallory", "ANA@example.com", now, "poster", next_url="/m/1"
+    )
+
+    assert result.status == "checked_in"
+    assert fresh(reg).checkin_how == "poster"
+    [mail] = db.session.scalars(select(OutboxMessage)).all()
+    assert (mail.kind, mail.recipient) == ("login_link", "ana@example.com")
+    assert db.session.get(User, ana.id).name == "Ana Ruiz"
+
+
+def test_self_check_in_by_new_email_makes_a_walk_in(door, now):
+    result = checkin.self_check_in_by_email(
+        door.meeting, "Nina New", "nina@example.com", now, "kiosk"
+    )
+
+    assert result.status == "checked_in"
+    reg = db.session.scalar(select(Registration))
+    assert (reg.user.name, reg.checkin_how, reg.status) == ("Nina New", "walk_in", "going")
+
+
+def test_self_check_in_by_email_of_a_cancelled_registration_is_refused(door, make, now):
+    reg = make.registration(
+        door.meeting, make.member(door.group, email="c@example.com"), status="cancelled"
+    )
+
+    result = checkin.self_check_in_by_email(door.meeting, "C", "c@example.com", now, "kiosk")
+
+    assert result.status == "cancelled"
+    assert fresh(reg).checked_in_at is None
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_self_check_in_by_email_outside_the_window_is_not_open(door, now):
+    result = checkin.self_check_in_by_email(
+        door.meeting, "Late", "late@example.com", now + timedelta(hours=5), "poster"
+    )
+
+    assert result.status == "not_open"
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+def test_first_time_means_first_attended_meeting_of_this_group(door, make, now):
+    regular = make.member(door.group)
+    earlier = make.meeting(door.group, starts_in=timedelta(days=-30), now=now)
+    make.registration(earlier, regular, checked_in_at=earlier.starts_at)
+    no_show = make.member(door.group)
+    make.registration(earlier, no_show)  # registered last time but never came
+    elsewhere = make.member(door.group)
+    other_group_meeting = make.meeting(make.group(), starts_in=timedelta(days=-30), now=now)
+    make.registration(other_group_meeting, elsewhere, checked_in_at=other_group_meeting.starts_at)
+
+    answers = {}
+    for user in (regular, no_show, elsewhere):
+        reg = make.registration(door.meeting, user)
+        answers[user.id] = checkin.check_in(
+            door.meeting, reg.pass_token, door.organiser, now
+        ).first_time
+
+    assert answers == {regular.id: False, no_show.id: True, elsewhere.id: True}
+    assert {r.user_id for r in checkin.first_timers(door.meeting)} == {no_show.id, elsewhere.id}
+
+
+def test_attendance_counts_and_door_feed(door, make, now):
+    regs = [make.registration(door.meeting) for _ in range(3)]
+    make.registration(door.meeting, status="waitlist")
+    make.registration(door.meeting, status="cancelled")
+    checkin.check_in(door.meeting, regs[0].pass_token, door.organiser, now)
+    checkin.check_in(door.meeting, regs[0].pass_token, door.organiser, now)
+    checkin.check_in(door.meeting, "bogus-token-123", door.organiser, now)
+    checkin.walk_in(door.meeting, "Walker", "walker@example.com", door.organiser, now)
+
+    counts = checkin.attendance(door.meeting)
+
+    assert (counts.registered, counts.checked_in, counts.walk_ins, counts.waitlist) == (4, 2, 1, 1)
+    assert counts.first_timers == 2
+    feed = checkin.door_feed(door.meeting)
+    assert [(f.status, f.name) for f in feed] == [
+        ("checked_in", "Walker"),
+        ("invalid", ""),
+        ("already_checked_in", regs[0].user.name),
+        ("checked_in", regs[0].user.name),
+    ]
+    assert feed[0].first_time and not feed[1].first_time
+
+
+def test_search_finds_by_name_email_or_company(door, make):
+    ana = make.member(door.group, name="Ana Ruiz", email="ana@acme.test", company="Acme")
+    bob = make.member(door.group, name="Bob 100%", email="bob@zeta.test", company="Zeta")
+    make.registration(door.meeting, ana)
+    make.registration(door.meeting, bob)
+
+    def names(q):
+        return [r.user.name for r in checkin.search(door.meeting, q)]
+
+    assert names("ruiz") == ["Ana Ruiz"]
+    assert names("ZETA.test") == ["Bob 100%"]
+    assert names("acme") == ["Ana Ruiz"]
+    assert names("100%") == ["Bob 100%"]
+    assert names("%") == ["Bob 100%"]  # a literal percent sign, not a wildcard
+    assert names("") == ["Ana Ruiz", "Bob 100%"]
+
+
+@pytest.mark.parametrize(
+    ("code", "token"),
+    [
+        ("https://x.test/p/abcdefghijklmnop", "abcdefghijklmnop"),
+        ("https://x.test/p/abcdefghijklmnop/", "abcdefghijklmnop"),
+        ("https://x.test/base/p/abcdefghijklmnop?utm=1", "abcdefghijklmnop"),
+        ("  abcdefghijklmnop \n", "abcdefghijklmnop"),
+        ("https://x.test/door/in/1.2.abcdefghijklmnop", ""),
+        ("abc def ghij klmnop", ""),
+    ],
+)
+def test_extract_token(code, token):
+    assert checkin.extract_token(code) == token
+
+
+# --- Real concurrency: threads, each with its own app context, session and connection ------
+
+
+def _concurrently(app, calls, workers):
+    """Run ``calls`` (functions of no argument) on ``workers`` threads, released together."""
+    gate = threading.Event()
+
+    def run(call):
+        gate.wait(30)
+        with app.app_context():
+            try:
+                return call()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        gate.set()
+        return [f.result() for f in futures]
+
+
+def test_fifty_concurrent_scans_of_one_pass_check_in_exactly_once(app, door, make, now):
+    reg = make.registration(door.meeting)
+    meeting_id, organiser_id, token = door.meeting.id, door.organiser.id, reg.pass_token
+
+    def scan():
+        from eventtrack.models import Meeting
+
+        result = checkin.check_in(
+            db.session.get(Meeting, meeting_id), token, db.session.get(User, organiser_id), now
+        )
+        return result.status
+
+    statuses = _concurrently(app, [scan] * 50, workers=50)
+
+    assert statuses.count("checked_in") == 1
+    assert statuses.count("already_checked_in") == 49
+    assert len(events(status="checked_in")) == 1
+    assert fresh(reg).checked_in_at == now
+
+
+def test_five_hundred_passes_checked_in_concurrently_give_five_hundred_rows(app, door, now):
+    users = [User(name=f"P{i}", email=f"p{i}@bulk.test") for i in range(500)]
+    db.session.add_all(users)
+    db.session.flush()
+    regs = [
+        Registration(meeting_id=door.meeting.id, user_id=u.id, pass_token=new_pass_token())
+        for u in users
+    ]
+    db.session.add_all(regs)
+    db.session.commit()
+    tokens = [r.pass_token for r in regs]
+    meeting_id, organiser_id = door.meeting.id, door.organiser.id
+
+    def scanner(token):
+        def scan():
+            from eventtrack.models import Meeting
+
+            return checkin.check_in(
+                db.session.get(Meeting, meeting_id), token, db.session.get(User, organiser_id), now
+            ).status
+
+        return scan
+
+    statuses = _concurrently(app, [scanner(t) for t in tokens], workers=32)
+
+    assert statuses == ["checked_in"] * 500
+    checked = db.session.scalar(
+        select(func.count()).where(
+            Registration.meeting_id == door.meeting.id, Registration.checked_in_at.is_not(None)
+        )
+    )
+    assert checked == 500
+    assert len(events(status="checked_in")) == 500
+
+
+def test_concurrent_replays_of_one_nonce_check_in_once(app, door, make, now):
+    reg = make.registration(door.meeting)
+    meeting_id, organiser_id, token = door.meeting.id, door.organiser.id, reg.pass_token
+
+    def scan():
+        from eventtrack.models import Meeting
+
+        return checkin.check_in(
+            db.session.get(Meeting, meeting_id),
+            token,
+            db.session.get(User, organiser_id),
+            now,
+            nonce="same-nonce-everywhere",
+        ).status
+
+    statuses = _concurrently(app, [scan] * 20, workers=20)
+
+    assert statuses == ["checked_in"] * 20  # every retry hears the first answer
+    assert len(events()) == 1
