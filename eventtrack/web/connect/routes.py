@@ -1,5 +1,226 @@
-"""Who met whom at the event (issue #4): connect codes, people here, suggestions, notes."""
+"""Who met whom at the event (issue #4): connect codes, people here, suggestions, notes.
 
-from flask import Blueprint
+Attendee pages are phone first and work without JavaScript. GET never changes state, except
+that the event page creates the attendee's own connect code on first view (invisible, once).
+"""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ...extensions import db
+from ...models import Meeting, User, utcnow
+from ...services import access, connections, passes, registrations, suggestions
+from ...services.errors import DomainError, NotFound
+from .forms import ActionForm, NoteForm, RoundsForm, WeMetForm
 
 bp = Blueprint("connect", __name__)
+
+YEAR = 365 * 24 * 3600
+
+
+def _my_event(meeting_id: int):
+    """The meeting and the signed-in member's (not cancelled) registration at it, or 404."""
+    meeting = db.session.get(Meeting, meeting_id)
+    reg = None if meeting is None else registrations.registration_for(meeting, current_user)
+    if reg is None or reg.status == "cancelled":
+        raise NotFound("event")
+    return meeting, reg
+
+
+@bp.get("/e/<int:meeting_id>")
+@login_required
+def event(meeting_id: int):
+    meeting, reg = _my_event(meeting_id)
+    checked_in = reg.status == "going" and reg.checked_in_at is not None
+    code = connections.code_for(reg, utcnow()) if checked_in else None
+    return render_template(
+        "connect/event.html",
+        meeting=meeting,
+        reg=reg,
+        code=code,
+        suggestions=suggestions.who_to_meet(meeting, current_user) if checked_in else [],
+        met=connections.met_at(meeting, current_user),
+        form=ActionForm(),
+    )
+
+
+@bp.get("/c/<token>/qr.svg")
+def code_qr(token: str):
+    connections.resolve_code(token)
+    svg = passes.qr_svg(connections.connect_url(token))
+    response = Response(svg, mimetype="image/svg+xml")
+    # A code's QR never changes: let phones and proxies keep it.
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    response.set_etag(token)
+    return response.make_conditional(request)
+
+
+def _card(token: str, form: WeMetForm, problem: str | None = None, status: int = 200):
+    """The page a scanned connect code opens: the person's card and "We met"."""
+    try:
+        reg = connections.resolve_code(token)
+    except DomainError as exc:
+        return render_template("connect/problem.html", message=exc.message), exc.status
+    meeting, person = reg.meeting, reg.user
+    if not current_user.is_authenticated:
+        return render_template("connect/sign_in.html", meeting=meeting, token=token), 200
+    mine = registrations.registration_for(meeting, current_user)
+    # Only people registered for the same meeting see the card; others get the reason alone.
+    show_card = current_user.id == person.id or (mine is not None and mine.status != "cancelled")
+    if problem is None:
+        try:
+            connections.check_pair(meeting, current_user, person, utcnow())
+        except DomainError as exc:
+            problem = exc.message
+    already = person.id in connections.met_ids(meeting, current_user)
+    return render_template(
+        "connect/card.html",
+        meeting=meeting,
+        person=person if show_card else None,
+        token=token,
+        form=form,
+        problem=problem,
+        already=already,
+        contact=connections.contact_of(person, current_user) if show_card else None,
+    ), status
+
+
+@bp.get("/c/<token>")
+def card(token: str):
+    return _card(token, WeMetForm(formdata=None))
+
+
+@bp.post("/c/<token>")
+def we_met(token: str):
+    if not current_user.is_authenticated:
+        return redirect(url_for(".card", token=token))
+    form = WeMetForm()
+    if not form.validate_on_submit():
+        return _card(token, form, None, 422)
+    try:
+        conn, created, other = connections.record_scan(
+            token, current_user, form.note.data, utcnow()
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _card(token, form, exc.message, exc.status)
+    flash(
+        f"Saved: you met {other.name}." if created else f"You had already met {other.name}.",
+        "success",
+    )
+    return redirect(url_for(".event", meeting_id=conn.meeting_id) + "#met")
+
+
+@bp.get("/e/<int:meeting_id>/here")
+@login_required
+def here(meeting_id: int):
+    meeting, _ = _my_event(meeting_id)
+    query = request.args.get("q", "")
+    problem, people = None, []
+    try:
+        people = connections.people_here(meeting, current_user, query)
+    except DomainError as exc:
+        problem = exc.message
+    return render_template(
+        "connect/here.html",
+        meeting=meeting,
+        people=people,
+        query=query,
+        problem=problem,
+        form=ActionForm(),
+    )
+
+
+@bp.post("/e/<int:meeting_id>/met/<int:user_id>")
+@login_required
+def met_from_list(meeting_id: int, user_id: int):
+    meeting, _ = _my_event(meeting_id)
+    back = request.form.get("back") == "event"
+    target = (
+        url_for(".event", meeting_id=meeting.id) + "#met"
+        if back
+        else url_for(".here", meeting_id=meeting.id, q=request.form.get("q") or None)
+    )
+    other = db.session.get(User, user_id)
+    if other is None or not ActionForm().validate_on_submit():
+        raise NotFound("person")
+    try:
+        _, created = connections.record_connection(
+            meeting, current_user, other, "list", None, utcnow()
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"Saved: you met {other.name}." if created else f"You had already met {other.name}.",
+            "success",
+        )
+    return redirect(target)
+
+
+@bp.post("/connections/<int:connection_id>/note")
+@login_required
+def edit_note(connection_id: int):
+    form = NoteForm()
+    if not form.validate_on_submit():
+        abort(400, " ".join(form.errors.get("note", [])) or None)
+    conn = connections.set_note(connection_id, current_user, form.note.data)
+    flash("Note saved. Only you can see it.", "success")
+    return redirect(url_for(".event", meeting_id=conn.meeting_id) + f"#c{conn.id}")
+
+
+@bp.post("/connections/<int:connection_id>/delete")
+@login_required
+def delete(connection_id: int):
+    if not ActionForm().validate_on_submit():
+        raise NotFound("connection")
+    meeting_id = connections.delete_connection(connection_id, current_user)
+    flash("Deleted, for both of you.", "success")
+    return redirect(url_for(".event", meeting_id=meeting_id) + "#met")
+
+
+# --- organisers ----------------------------------------------------------------------------
+
+
+@bp.get("/organise/meetings/<int:meeting_id>/connections")
+@login_required
+def organiser_summary(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    return render_template(
+        "connect/organiser_summary.html",
+        meeting=meeting,
+        summary=connections.summary(meeting),
+        pairs=connections.pairs(meeting),
+    )
+
+
+@bp.route("/organise/meetings/<int:meeting_id>/rounds", methods=["GET", "POST"])
+@login_required
+def rounds(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    form = RoundsForm()
+    errors = []
+    if form.validate_on_submit():
+        text = form.rows.data or ""
+        if form.file.data:
+            raw = form.file.data.read()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252", errors="replace")
+        result = connections.import_rounds(meeting, current_user, text, utcnow())
+        if not result.errors:
+            flash(
+                f"Recorded {result.created} new connections at {result.tables} tables"
+                + (f" ({result.existing} were already recorded)." if result.existing else "."),
+                "success",
+            )
+            return redirect(url_for(".organiser_summary", meeting_id=meeting.id))
+        db.session.rollback()
+        errors = result.errors
+    elif request.method == "POST":
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+    return render_template(
+        "connect/rounds.html", meeting=meeting, form=form, errors=errors
+    ), 422 if errors else 200
