@@ -5,6 +5,7 @@ import time
 import click
 from flask import Flask, current_app
 
+from .cli_followups import register as register_followup_commands
 from .extensions import db
 from .models import utcnow
 from .services import accounts, outbox
@@ -15,6 +16,7 @@ from .services.errors import DomainError
 def init_cli(app: Flask) -> None:
     for command in (demo, create_organiser, api_token, deliver_outbox):
         app.cli.add_command(command)
+    register_followup_commands(app)
 
 
 @click.command("demo")

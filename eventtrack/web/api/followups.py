@@ -1,5 +1,48 @@
-"""API v1: followups."""
+"""API v1: follow-ups — queue a meeting's follow-up emails (idempotent)."""
 
+from flask import abort, g, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import fields
 
-blp = Blueprint("api_followups", __name__, url_prefix="/api/v1", description="followups")
+from ...models import utcnow
+from ...services import access, accounts, followups
+from .schemas import Strict
+
+blp = Blueprint("api_followups", __name__, url_prefix="/api/v1", description="Follow-ups")
+
+
+@blp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = None
+    if scheme.lower() == "bearer" and token.strip():
+        user = accounts.user_for_api_token(token.strip(), utcnow())
+    if user is None:
+        abort(401, "Send Authorization: Bearer <token> (flask --app eventtrack api-token EMAIL).")
+    g.api_user = user
+
+
+class QueuedOut(Strict):
+    meeting_id = fields.Integer()
+    queued = fields.Integer(metadata={"description": "Emails queued by this call (0 if repeated)."})
+    followups_queued_at = fields.AwareDateTime(allow_none=True)
+
+
+@blp.route("/meetings/<int:meeting_id>/followups")
+class MeetingFollowups(MethodView):
+    @blp.response(200, QueuedOut)
+    def post(self, meeting_id):
+        """Queue the meeting's follow-up emails now (the meeting must have ended).
+
+        One email per checked-in attendee who has not turned follow-up emails off. Idempotent:
+        a second call queues nothing new and answers ``queued: 0``.
+        """
+        meeting = access.organised_meeting(g.api_user, meeting_id)
+        queued = followups.queue_followups(meeting, utcnow(), ignore_delay=True)
+        return {
+            "meeting_id": meeting.id,
+            "queued": queued,
+            "followups_queued_at": meeting.followups_queued_at,
+        }

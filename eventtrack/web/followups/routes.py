@@ -1,5 +1,191 @@
-"""After the meeting (issue #5): follow-up lists, states, goals, vCards."""
+"""After the meeting (issue #5): follow-up lists, states, goals, vCards; organiser counts."""
 
-from flask import Blueprint
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ...extensions import db
+from ...models import Meeting, utcnow
+from ...services import access, followups
+from ...services.errors import DomainError, NotFound
+from ..auth.routes import safe_next
+from .forms import GoalAnswerForm, GoalForm, PromiseForm, QueueForm, StateForm
 
 bp = Blueprint("followups", __name__)
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound("meeting")
+    return meeting
+
+
+def _back(meeting_id: int, anchor: str = ""):
+    default = url_for(".meeting_list", meeting_id=meeting_id) + anchor
+    # Forms embedded elsewhere (the pass page) come back to where they were, if on this site.
+    target = request.form.get("next") or ""
+    return redirect(target if target and safe_next(target) == target else default)
+
+
+def _flash_form_errors(form) -> None:
+    for name, errors in form.errors.items():
+        label = getattr(getattr(form, name, None), "label", None)
+        flash(f"{label.text if label else name}: {' '.join(errors)}", "error")
+
+
+@bp.app_context_processor
+def goal_prompt_helper():
+    """``followup_goal_prompt(reg)`` for templates/followups/_goal_prompt.html (pass page)."""
+
+    def followup_goal_prompt(reg):
+        if not current_user.is_authenticated or current_user.id != reg.user_id:
+            return None
+        return {
+            "goal": followups.goal_for(reg.meeting, current_user),
+            "ask": followups.goal_to_ask(reg.meeting, current_user),
+            "goal_form": GoalForm(),
+            "answer_form": GoalAnswerForm(),
+        }
+
+    return {"followup_goal_prompt": followup_goal_prompt}
+
+
+@bp.get("/f/<int:meeting_id>")
+@login_required
+def meeting_list(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    lst = followups.followup_list(meeting, current_user)
+    return render_template(
+        "followups/list.html",
+        meeting=meeting,
+        lst=lst,
+        today=followups.local_today(meeting, utcnow()),
+        state_form=StateForm(),
+        promise_form=PromiseForm(),
+        goal_form=GoalForm(text=lst.goal.text if lst.goal else ""),
+        answer_form=GoalAnswerForm(),
+    )
+
+
+@bp.get("/f/<int:meeting_id>/contacts.vcf")
+@login_required
+def contacts_vcf(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    lst = followups.followup_list(meeting, current_user)
+    return Response(
+        followups.vcard(lst.shared, meeting),
+        mimetype="text/vcard",
+        headers={
+            "Content-Disposition": f'attachment; filename="contacts-meeting-{meeting.id}.vcf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.post("/f/<int:meeting_id>/people/<int:other_id>/state")
+@login_required
+def set_state(meeting_id: int, other_id: int):
+    meeting = _meeting(meeting_id)
+    followups.attended(meeting, current_user)
+    form = StateForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+    else:
+        try:
+            followups.set_state(
+                meeting, current_user, other_id, form.state.data, utcnow(), form.snoozed_until.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 404:
+                raise
+            flash(exc.message, "error")
+    return _back(meeting.id, f"#person-{other_id}")
+
+
+@bp.post("/f/<int:meeting_id>/people/<int:other_id>/promise")
+@login_required
+def set_promise(meeting_id: int, other_id: int):
+    meeting = _meeting(meeting_id)
+    followups.attended(meeting, current_user)
+    form = PromiseForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+    else:
+        try:
+            followups.set_promise(
+                meeting, current_user, other_id, form.promise.data, form.promise_due.data, utcnow()
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 404:
+                raise
+            flash(exc.message, "error")
+        else:
+            flash("Promise saved." if form.promise.data else "Promise cleared.", "success")
+    return _back(meeting.id, f"#person-{other_id}")
+
+
+@bp.post("/f/<int:meeting_id>/goal")
+@login_required
+def set_goal(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    form = GoalForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+    else:
+        try:
+            followups.set_goal(meeting, current_user, form.text.data, utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 404:
+                raise
+            flash(exc.message, "error")
+        else:
+            flash("Goal saved. We'll ask you about it next time.", "success")
+    return _back(meeting.id, "#goal")
+
+
+@bp.post("/f/<int:meeting_id>/goals/<int:goal_id>/answer")
+@login_required
+def answer_goal(meeting_id: int, goal_id: int):
+    meeting = _meeting(meeting_id)
+    form = GoalAnswerForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+    else:
+        followups.answer_goal(goal_id, current_user, form.outcome.data, meeting, utcnow())
+        flash("Thanks, noted.", "success")
+    return _back(meeting.id, "#goal")
+
+
+@bp.get("/organise/meetings/<int:meeting_id>/followups")
+@login_required
+def organiser_summary(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    return render_template(
+        "followups/organiser.html",
+        meeting=meeting,
+        summary=followups.summary(meeting),
+        form=QueueForm(),
+        now=utcnow(),
+    )
+
+
+@bp.post("/organise/meetings/<int:meeting_id>/followups/queue")
+@login_required
+def queue_now(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    form = QueueForm()
+    if form.validate_on_submit():
+        try:
+            queued = followups.queue_followups(meeting, utcnow(), ignore_delay=True)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            if queued:
+                flash(f"{queued} follow-up email{'s' if queued != 1 else ''} queued.", "success")
+            else:
+                flash("Nothing new to queue: everyone's follow-up is already queued.", "info")
+    return redirect(url_for(".organiser_summary", meeting_id=meeting.id))

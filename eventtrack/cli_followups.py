@@ -1,0 +1,98 @@
+"""Command line for follow-ups: ``flask --app eventtrack followups`` and ``… worker``."""
+
+import signal
+import threading
+
+import click
+from flask import current_app
+
+from .extensions import db
+from .models import utcnow
+from .services import followups, outbox
+from .services.errors import DomainError
+
+
+@click.command("followups")
+def queue_followups_command():
+    """Queue follow-up emails of meetings that are due, and weekly reminders."""
+    now = utcnow()
+    due = followups.due_meetings(now)
+    queued = failed = 0
+    with click.progressbar(due, label="Queuing follow-ups", show_pos=True) as meetings:
+        for meeting in meetings:
+            try:
+                queued += followups.queue_followups(meeting, now)
+            except DomainError as exc:
+                db.session.rollback()
+                failed += 1
+                click.echo(f"  meeting {meeting.id}: {exc.message}", err=True)
+    reminders = followups.queue_reminders(now)
+    click.echo(
+        f"meetings {len(due)}, follow-up emails queued {queued}, reminders queued {reminders}"
+        + (f", meetings skipped {failed}" if failed else "")
+    )
+
+
+def run_once(limit: int, stop: threading.Event | None = None) -> outbox.DeliverySummary:
+    """One worker round: queue what is due, then deliver the outbox."""
+    now = utcnow()
+    for meeting in followups.due_meetings(now):
+        try:
+            followups.queue_followups(meeting, now)
+        except DomainError as exc:
+            db.session.rollback()
+            click.echo(f"meeting {meeting.id}: {exc.message}", err=True)
+    followups.queue_reminders(now)
+    transport = outbox.transport_from_config(current_app.config)
+    return outbox.deliver_pending(transport, utcnow(), limit, stop=stop)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round, then exit.")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
+@click.option("--limit", default=500, show_default=True, help="At most this many mails a round.")
+def worker(once, interval, limit):
+    """Queue due follow-ups and reminders and deliver mail, every --interval seconds.
+
+    SIGTERM or SIGINT finishes the current message, then stops: nothing is left half-sent.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum, _frame):
+        click.echo(f"signal {signum}: stopping after the message in flight", err=True)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, request_stop)
+    rounds = 0
+    try:
+        while not stop.is_set():
+            summary = run_once(limit, stop)
+            rounds += 1
+            click.echo(
+                f"round {rounds}: sent {summary.sent}, retrying {summary.retrying}, "
+                f"failed {summary.failed}"
+            )
+            for error in summary.errors[:20]:
+                click.echo(f"  {error}", err=True)
+            if once:
+                break
+            # A full round means more may be waiting: go again at once.
+            if summary.handled < limit:
+                stop.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        db.session.remove()
+    click.echo("worker stopped")
+
+
+COMMANDS = (queue_followups_command, worker)
+
+
+def register(app) -> None:
+    """Add these commands to ``app.cli`` (called from ``cli.init_cli``)."""
+    for command in COMMANDS:
+        app.cli.add_command(command)

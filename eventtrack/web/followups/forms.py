@@ -1,0 +1,47 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+
+class StateForm(FlaskForm):
+    """Done / back to do / snooze until a date: one small form per person."""
+
+    state = HiddenField(validators=[DataRequired(), AnyOf(["todo", "done", "snoozed"])])
+    snoozed_until = DateField("Snooze until", validators=[Optional()])
+    submit = SubmitField("Save")
+
+
+class PromiseForm(FlaskForm):
+    promise = StringField(
+        "I promised",
+        validators=[Optional(), Length(max=300)],
+        render_kw={"placeholder": "intro her to Sam"},
+    )
+    promise_due = DateField("By", validators=[Optional()])
+    submit = SubmitField("Save promise")
+
+
+class GoalForm(FlaskForm):
+    text = StringField(
+        "My goal for the next weeks",
+        validators=[DataRequired(), Length(max=300)],
+        render_kw={"placeholder": "find a co-founder"},
+    )
+    submit = SubmitField("Save goal")
+
+
+class GoalAnswerForm(FlaskForm):
+    outcome = SelectField(
+        "How did it go?",
+        choices=[
+            SelectChoice("done", "Done"),
+            SelectChoice("not_yet", "Not yet"),
+            SelectChoice("dropped", "Dropped it"),
+        ],
+    )
+    submit = SubmitField("Answer")
+
+
+class QueueForm(FlaskForm):
+    submit = SubmitField("Queue follow-up emails now")
