@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
@@ -137,6 +137,9 @@ def is_first_time(meeting: Meeting, user_id: int) -> bool:
     return not db.session.scalar(select(_attended_before(meeting.id, meeting.group_id, user_id)))
 
 
+_INSERT_EVENT = insert(CheckinEvent.__table__)
+
+
 def _record(
     *,
     meeting_id: int | None,
@@ -149,16 +152,17 @@ def _record(
     action: str = "checkin",
 ) -> None:
     db.session.execute(
-        insert(CheckinEvent).values(
-            meeting_id=meeting_id,
-            registration_id=registration_id,
-            action=action,
-            status=status,
-            how=how,
-            actor_id=actor.id if actor is not None else None,
-            nonce=nonce,
-            at=now,
-        )
+        _INSERT_EVENT,
+        {
+            "meeting_id": meeting_id,
+            "registration_id": registration_id,
+            "action": action,
+            "status": status,
+            "how": how,
+            "actor_id": actor.id if actor is not None else None,
+            "nonce": nonce,
+            "at": now,
+        },
     )
 
 
@@ -228,6 +232,27 @@ def _message(status: str, reg: Registration | None, meeting: Meeting | None) -> 
     }.get(status, "Unknown code: not a pass of this app.")
 
 
+# The conditional UPDATE that decides every race, built once (it runs on every scan).
+_CHECK_IN = (
+    update(Registration.__table__)
+    .where(
+        Registration.id == bindparam("reg_id"),
+        Registration.checked_in_at.is_(None),
+        Registration.status.in_(bindparam("from_statuses", expanding=True)),
+    )
+    .values(
+        checked_in_at=bindparam("at"),
+        checked_in_by_id=bindparam("by_id"),
+        checkin_how=bindparam("with_how"),
+        status="going",
+        status_changed_at=case(
+            (Registration.status != "going", bindparam("at")),
+            else_=Registration.status_changed_at,
+        ),
+    )
+)
+
+
 def _attempt(
     reg: Registration,
     actor: User | None,
@@ -251,22 +276,14 @@ def _attempt(
         result.status = NOT_OPEN
     else:
         changed = db.session.execute(
-            update(Registration)
-            .where(
-                Registration.id == reg.id,
-                Registration.checked_in_at.is_(None),
-                Registration.status.in_(from_statuses),
-            )
-            .values(
-                checked_in_at=now,
-                checked_in_by_id=actor.id if actor is not None else None,
-                checkin_how=how,
-                status="going",
-                status_changed_at=case(
-                    (Registration.status != "going", now), else_=Registration.status_changed_at
-                ),
-            )
-            .execution_options(synchronize_session=False)
+            _CHECK_IN,
+            {
+                "reg_id": reg.id,
+                "from_statuses": list(from_statuses),
+                "at": now,
+                "by_id": actor.id if actor is not None else None,
+                "with_how": how,
+            },
         ).rowcount
         if changed == 1:
             result.checked_in_at = now
@@ -299,16 +316,21 @@ def _attempt(
     )
 
 
+_BY_TOKEN = (
+    select(
+        Registration,
+        ~_attended_before(Registration.meeting_id, Meeting.group_id, Registration.user_id),
+    )
+    .join(Meeting, Meeting.id == Registration.meeting_id)
+    .options(contains_eager(Registration.meeting), joinedload(Registration.user))
+    .where(Registration.pass_token == bindparam("token"))
+)
+
+
 def _by_token(token: str) -> tuple[Registration | None, bool]:
     """The registration holding ``token`` and whether this is its holder's first meeting of
-    the group, in one query (the hot path of every scan)."""
-    first_time = ~_attended_before(Registration.meeting_id, Meeting.group_id, Registration.user_id)
-    row = db.session.execute(
-        select(Registration, first_time)
-        .join(Meeting, Meeting.id == Registration.meeting_id)
-        .options(contains_eager(Registration.meeting), joinedload(Registration.user))
-        .where(Registration.pass_token == token)
-    ).first()
+    the group, in one pre-built query (the hot path of every scan)."""
+    row = db.session.execute(_BY_TOKEN, {"token": token}).first()
     return (row[0], bool(row[1])) if row else (None, False)
 
 
