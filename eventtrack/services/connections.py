@@ -134,6 +134,19 @@ def attending(meeting: Meeting, user: User) -> Registration | None:
     )
 
 
+def checked_in_users(meeting: Meeting):
+    """SELECT of the users checked in at ``meeting`` (a place among the 'going')."""
+    return (
+        select(User)
+        .join(Registration, Registration.user_id == User.id)
+        .where(
+            Registration.meeting_id == meeting.id,
+            Registration.status == "going",
+            Registration.checked_in_at.is_not(None),
+        )
+    )
+
+
 def code_for(reg: Registration, now: datetime) -> ConnectCode:
     """Return ``reg``'s connect code, creating it on first use (after check-in only)."""
     if reg.status != "going" or reg.checked_in_at is None:
@@ -619,15 +632,7 @@ def summary(meeting: Meeting) -> Summary:
         per_user[a] = per_user.get(a, 0) + 1
         per_user[b] = per_user.get(b, 0) + 1
         by_how[how] = by_how.get(how, 0) + 1
-    present = db.session.scalars(
-        select(User)
-        .join(Registration, Registration.user_id == User.id)
-        .where(
-            Registration.meeting_id == meeting.id,
-            Registration.status == "going",
-            Registration.checked_in_at.is_not(None),
-        )
-    )
+    present = db.session.scalars(checked_in_users(meeting))
     newcomers = newcomer_ids(meeting)
     attendees = sorted(
         (AttendeeCount(u, per_user.get(u.id, 0), u.id in newcomers) for u in present),

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import Connection, Meeting, Registration, User
-from .connections import attending, newcomer_ids
+from ..models import Connection, Meeting, User
+from .connections import attending, checked_in_users, newcomer_ids
 
 ASK_WEIGHT = 3.0  # they offer what I ask for: the reason people come
 OFFER_WEIGHT = 2.0  # they ask for what I offer: I can help them
@@ -168,15 +168,7 @@ def who_to_meet(meeting: Meeting, viewer: User, limit: int = 5) -> list[Suggesti
     """People checked in at ``meeting`` whom ``viewer`` never met in its group, best first."""
     if attending(meeting, viewer) is None:
         return []
-    here = db.session.scalars(
-        select(User)
-        .join(Registration, Registration.user_id == User.id)
-        .where(
-            Registration.meeting_id == meeting.id,
-            Registration.status == "going",
-            Registration.checked_in_at.is_not(None),
-        )
-    )
+    here = db.session.scalars(checked_in_users(meeting))
     group_meetings = select(Meeting.id).where(Meeting.group_id == meeting.group_id)
     met_rows = db.session.execute(
         select(Connection.user_a_id, Connection.user_b_id).where(

@@ -1,27 +1,15 @@
 """API v1: follow-ups — queue a meeting's follow-up emails (idempotent)."""
 
-from flask import abort, g, request
+from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ...models import utcnow
-from ...services import access, accounts, followups
+from ...services import access, followups
+from .auth import api_blueprint
 from .schemas import Strict
 
-blp = Blueprint("api_followups", __name__, url_prefix="/api/v1", description="Follow-ups")
-
-
-@blp.before_request
-def authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    user = None
-    if scheme.lower() == "bearer" and token.strip():
-        user = accounts.user_for_api_token(token.strip(), utcnow())
-    if user is None:
-        abort(401, "Send Authorization: Bearer <token> (flask --app eventtrack api-token EMAIL).")
-    g.api_user = user
+blp = api_blueprint("api_followups", __name__, "Follow-ups")
 
 
 class QueuedOut(Strict):
