@@ -3,6 +3,7 @@
 import secrets
 
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
@@ -11,53 +12,46 @@ from eventtrack import create_app
 from eventtrack.extensions import db
 
 
-def _fresh_database_url(database_url, tmp_path):
-    """An empty database of the same kind as the suite's: a new file, or a new PG schema."""
+@pytest.fixture
+def empty_database_app(app_config, database_url, tmp_path):
+    """An app on an empty database of the suite's kind: a new SQLite file, or a new schema."""
     if not database_url.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'migrated.sqlite3'}", None
+        app = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}"})
+        with app.app_context():
+            yield app
+            db.engine.dispose()
+        return
     schema = f"drift_{secrets.token_hex(4)}"
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
+    admin = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in database_url else "?"
-    return f"{database_url}{sep}options=-csearch_path%3D{schema}", (engine, schema)
-
-
-def test_upgrade_from_empty_matches_the_models(app_config, database_url, tmp_path):
-    url, cleanup = _fresh_database_url(database_url, tmp_path)
+    url = f"{database_url}{sep}options=-csearch_path%3D{schema}"
     app = create_app({**app_config, "DATABASE_URL": url})
     try:
         with app.app_context():
-            flask_migrate.upgrade()
-            with db.engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": True})
-                diff = compare_metadata(context, db.metadata)
-                tables = set(db.inspect(conn).get_table_names())
-            db.engine.dispose()
-        assert diff == []
-        assert {"users", "groups", "meetings", "registrations", "outbox_messages"} <= tables
-    finally:
-        if cleanup:
-            engine, schema = cleanup
-            with engine.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            engine.dispose()
-
-
-def test_downgrade_to_empty_and_up_again(app_config, database_url, tmp_path):
-    url, cleanup = _fresh_database_url(database_url, tmp_path)
-    app = create_app({**app_config, "DATABASE_URL": url})
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
-            flask_migrate.downgrade(revision="base")
-            with db.engine.connect() as conn:
-                assert set(db.inspect(conn).get_table_names()) <= {"alembic_version"}
-            flask_migrate.upgrade()
+            yield app
             db.engine.dispose()
     finally:
-        if cleanup:
-            engine, schema = cleanup
-            with engine.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_upgrade_from_empty_matches_the_models(empty_database_app):
+    flask_migrate.upgrade()
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+        tables = set(db.inspect(conn).get_table_names())
+    assert diff == []
+    assert {"users", "groups", "meetings", "registrations", "outbox_messages"} <= tables
+    assert {"checkin_events", "connect_codes"} <= tables
+
+
+def test_downgrade_to_empty_and_up_again(empty_database_app):
+    flask_migrate.upgrade()
+    flask_migrate.downgrade(revision="base")
+    with db.engine.connect() as conn:
+        assert set(db.inspect(conn).get_table_names()) <= {"alembic_version"}
+    flask_migrate.upgrade()
