@@ -51,7 +51,7 @@ test-postgres: setup system-deps
 
 test: lint test-sqlite test-postgres
 
-bench: setup
+bench: setup system-deps
 	$(BIN)/python -m bench.checkin
 	$(BIN)/python -m bench.followups
 
