@@ -6,7 +6,6 @@ consented (``User.share_contact``); the same consent is what makes someone a sug
 "people you didn't get to meet". Organisers only ever see counts.
 """
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,7 +17,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import Connection, Meeting, Membership, OutboxMessage, Registration, User
 from ..models.followup import OUTCOMES, FollowUp, Goal
-from . import outbox
+from . import outbox, suggestions
 from .errors import DomainError, Invalid, NotFound
 
 RECENT_MEETINGS = 3  # "out of sight": not met at any of the group's last this-many meetings
@@ -63,7 +62,7 @@ class Suggestion:
     name: str
     headline: str
     company: str
-    score: int
+    score: float
     reasons: list[str]
 
 
@@ -219,57 +218,11 @@ def followup_list(meeting: Meeting, user: User) -> FollowUpList:
     return lst
 
 
-# --- suggestions: a small, pure score ---------------------------------------------------------
+# --- people you didn't get to meet ---------------------------------------------------------
+# Scored and explained by services.suggestions, the one definition of "a good match"; the
+# index here only narrows 2,000 attendees down to the few that can score at all.
 
-_STOPWORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "and the for with from into about your you our their them that this who what when want "
-        "looking need help can some any more other new good great people person",
-    )
-)
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def terms(text: str) -> frozenset[str]:
-    """Words of a free-text profile field, lower-cased, naively singular, minus filler."""
-    words = set()
-    for word in _WORD.findall((text or "").lower()):
-        if len(word) < 3 or word in _STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return frozenset(words)
-
-
-@dataclass(frozen=True)
-class Profile:
-    asks: frozenset[str]
-    offers: frozenset[str]
-    interests: frozenset[str]
-
-    @classmethod
-    def of(cls, user: User) -> "Profile":
-        return cls(terms(user.asks), terms(user.offers), terms(user.interests))
-
-
-def suggestion_score(me: Profile, other: Profile) -> tuple[int, list[str]]:
-    """How well ``other`` fits ``me``: asks met by offers weigh 3, shared interests 1.
-
-    Returns the score and the reasons (matched words), for showing why someone is suggested.
-    """
-    they_help = sorted(me.asks & other.offers)
-    i_help = sorted(other.asks & me.offers)
-    shared = sorted(me.interests & other.interests)
-    reasons = []
-    if they_help:
-        reasons.append("can help with what you're looking for: " + ", ".join(they_help))
-    if i_help:
-        reasons.append("is looking for what you offer: " + ", ".join(i_help))
-    if shared:
-        reasons.append("shares your interest in " + ", ".join(shared))
-    return 3 * len(they_help) + 3 * len(i_help) + len(shared), reasons
+SHORTLIST = 5  # candidates re-scored per suggestion shown: the tally only approximates score
 
 
 class SuggestionRanker:
@@ -277,41 +230,38 @@ class SuggestionRanker:
 
     def __init__(self, candidates: list[User]):
         self.users = {u.id: u for u in candidates}
-        self.profiles = {u.id: Profile.of(u) for u in candidates}
+        self.people = {u.id: suggestions.person(u) for u in candidates}
         self.by_offer, self.by_ask, self.by_interest = (defaultdict(set) for _ in range(3))
-        for uid, p in self.profiles.items():
-            for word in p.offers:
-                self.by_offer[word].add(uid)
-            for word in p.asks:
-                self.by_ask[word].add(uid)
-            for word in p.interests:
-                self.by_interest[word].add(uid)
+        for u in candidates:
+            for index, text in (
+                (self.by_offer, u.offers),
+                (self.by_ask, u.asks),
+                (self.by_interest, u.interests),
+            ):
+                for word in suggestions.terms(text):
+                    index[word].add(u.id)
 
     def best_for(self, me: User, exclude: set[int], limit: int = SUGGESTIONS) -> list[Suggestion]:
-        mine = Profile.of(me)
-        # Tally overlaps through the index (only pairs sharing a word are ever touched), then
-        # let suggestion_score, the one definition, score and explain the few best.
+        # Only someone sharing a term can score above zero: tally those through the index.
         tally: Counter[int] = Counter()
-        for words, index, weight in (
-            (mine.asks, self.by_offer, 3),
-            (mine.offers, self.by_ask, 3),
-            (mine.interests, self.by_interest, 1),
+        for text, index, weight in (
+            (me.asks, self.by_offer, suggestions.ASK_WEIGHT),
+            (me.offers, self.by_ask, suggestions.OFFER_WEIGHT),
+            (me.interests, self.by_interest, suggestions.INTEREST_WEIGHT),
         ):
-            for word in words:
+            for word in suggestions.terms(text):
                 for uid in index.get(word, ()):
                     tally[uid] += weight
-        for uid in exclude:
+        for uid in exclude | {me.id}:
             tally.pop(uid, None)
-        cut = sorted(tally.values(), reverse=True)[limit - 1] if len(tally) >= limit else 1
+        shortlist = [self.people[uid] for uid, _ in tally.most_common(limit * SHORTLIST)]
         best = []
-        for uid, _ in tally.items():
-            if tally[uid] < cut:
-                continue
-            score, reasons = suggestion_score(mine, self.profiles[uid])
-            u = self.users[uid]
-            best.append(Suggestion(uid, u.name, u.headline, u.company, score, reasons))
-        best.sort(key=lambda s: (-s.score, s.name.lower(), s.user_id))
-        return [s for s in best if s.score > 0][:limit]
+        for s in suggestions.rank(suggestions.person(me), shortlist):
+            if s.score <= 0 or len(best) == limit:
+                break
+            u = self.users[s.user_id]
+            best.append(Suggestion(u.id, u.name, u.headline, u.company, s.score, s.why))
+        return best
 
 
 # --- out of sight ---------------------------------------------------------------------------

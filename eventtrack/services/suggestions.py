@@ -8,6 +8,7 @@ have already met in this group. Every suggestion carries a short human "why".
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import or_, select
 
@@ -74,15 +75,19 @@ def terms(text: str) -> frozenset[str]:
     )
 
 
-def phrases(text: str) -> list[tuple[str, frozenset[str]]]:
-    """Split free text into (phrase as typed, its terms) on commas, semicolons, "and"…"""
+@lru_cache(maxsize=8192)
+def phrases(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Split free text into (phrase as typed, its terms) on commas, semicolons, "and"…
+
+    Cached: ranking a meeting's attendees reads the same few profiles thousands of times.
+    """
     out = []
     for raw in _PHRASE_SPLIT.split(text or ""):
         phrase = " ".join(raw.split()).strip(" .!-")
         found = terms(phrase)
         if found:
             out.append((phrase[:MAX_PHRASE], found))
-    return out
+    return tuple(out)
 
 
 def _first_name(name: str) -> str:
@@ -160,7 +165,7 @@ def rank(
     return ranked if limit is None else ranked[:limit]
 
 
-def _person(user: User, newcomer: bool = False) -> Person:
+def person(user: User, newcomer: bool = False) -> Person:
     return Person(user.id, user.name, user.asks, user.offers, user.interests, newcomer)
 
 
@@ -178,5 +183,5 @@ def who_to_meet(meeting: Meeting, viewer: User, limit: int = 5) -> list[Suggesti
     )
     met = {b if a == viewer.id else a for a, b in met_rows}
     newcomers = newcomer_ids(meeting)
-    candidates = [_person(u, u.id in newcomers) for u in here]
-    return rank(_person(viewer), candidates, met, limit)
+    candidates = [person(u, u.id in newcomers) for u in here]
+    return rank(person(viewer), candidates, met, limit)

@@ -9,7 +9,6 @@ from eventtrack.models import Membership, OutboxMessage
 from eventtrack.models.followup import FollowUp
 from eventtrack.services import followups
 from eventtrack.services.errors import DomainError, Invalid, NotFound
-from eventtrack.services.followups import Profile, suggestion_score, terms
 
 from ..followup_scenarios import attend, meet, past_meeting
 
@@ -132,28 +131,14 @@ def test_the_other_side_does_not_see_my_state(meeting, now):
 # --- suggestions --------------------------------------------------------------------------
 
 
-def test_terms_are_lowercase_singular_words_without_filler():
-    assert terms("Looking for two Client leads, and a CO-FOUNDER!") == {
-        "two",
-        "client",
-        "lead",
-        "founder",
-    }
+def test_suggestions_explain_why_in_the_words_of_the_shared_ranking(meeting, make):
+    me = attend(meeting, asks="client leads", offers="UX design", interests="climate")
+    attend(meeting, name="Grace Hopper", share_contact=True, offers="Client leads, mentoring")
 
+    [suggestion] = followups.followup_list(meeting, me).suggestions
 
-def test_score_weighs_asks_met_by_offers_above_shared_interests():
-    me = Profile(asks=terms("client leads"), offers=terms("design"), interests=terms("climate"))
-    helper = Profile(asks=terms(""), offers=terms("client introductions"), interests=terms(""))
-    needs_me = Profile(asks=terms("design review"), offers=terms(""), interests=terms(""))
-    same_interest = Profile(asks=terms(""), offers=terms(""), interests=terms("climate, AI"))
-    nothing = Profile(asks=terms("golf"), offers=terms("sailing"), interests=terms("opera"))
-
-    assert suggestion_score(me, helper)[0] == 3
-    assert suggestion_score(me, needs_me)[0] == 3
-    assert suggestion_score(me, same_interest) == (1, ["shares your interest in climate"])
-    assert suggestion_score(me, nothing) == (0, [])
-    score, reasons = suggestion_score(me, helper)
-    assert reasons == ["can help with what you're looking for: client"]
+    assert suggestion.name == "Grace Hopper"
+    assert suggestion.reasons == ["Grace offers client leads — you asked for that"]
 
 
 def test_suggestions_are_consenting_attendees_i_did_not_meet_best_first(meeting, make):
