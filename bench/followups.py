@@ -33,7 +33,7 @@ from eventtrack.models import (
     Registration,
     User,
 )
-from eventtrack.services import followups, outbox
+from eventtrack.services import followup_mail, outbox
 
 WORDS = re.findall(
     r"\w+",
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
             )
 
             t = time.perf_counter()
-            queued = followups.queue_followups(meeting, now)
+            queued = followup_mail.queue_followups(meeting, now)
             queue_s = time.perf_counter() - t
             print(f"queue:    {queued} follow-up emails in {queue_s:.2f} s")
 

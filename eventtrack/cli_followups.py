@@ -8,7 +8,7 @@ from flask import current_app
 
 from .extensions import db
 from .models import utcnow
-from .services import followups, outbox
+from .services import followup_mail, outbox
 from .services.errors import DomainError
 
 
@@ -16,17 +16,17 @@ from .services.errors import DomainError
 def queue_followups_command():
     """Queue follow-up emails of meetings that are due, and weekly reminders."""
     now = utcnow()
-    due = followups.due_meetings(now)
+    due = followup_mail.due_meetings(now)
     queued = failed = 0
     with click.progressbar(due, label="Queuing follow-ups", show_pos=True) as meetings:
         for meeting in meetings:
             try:
-                queued += followups.queue_followups(meeting, now)
+                queued += followup_mail.queue_followups(meeting, now)
             except DomainError as exc:
                 db.session.rollback()
                 failed += 1
                 click.echo(f"  meeting {meeting.id}: {exc.message}", err=True)
-    reminders = followups.queue_reminders(now)
+    reminders = followup_mail.queue_reminders(now)
     click.echo(
         f"meetings {len(due)}, follow-up emails queued {queued}, reminders queued {reminders}"
         + (f", meetings skipped {failed}" if failed else "")
@@ -36,13 +36,13 @@ def queue_followups_command():
 def run_once(limit: int, stop: threading.Event | None = None) -> outbox.DeliverySummary:
     """One worker round: queue what is due, then deliver the outbox."""
     now = utcnow()
-    for meeting in followups.due_meetings(now):
+    for meeting in followup_mail.due_meetings(now):
         try:
-            followups.queue_followups(meeting, now)
+            followup_mail.queue_followups(meeting, now)
         except DomainError as exc:
             db.session.rollback()
             click.echo(f"meeting {meeting.id}: {exc.message}", err=True)
-    followups.queue_reminders(now)
+    followup_mail.queue_reminders(now)
     transport = outbox.transport_from_config(current_app.config)
     return outbox.deliver_pending(transport, utcnow(), limit, stop=stop)
 

@@ -14,11 +14,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..links import external_url
 from ..models import Connection, Meeting, Membership, OutboxMessage, Registration, User
 from ..models.followup import OUTCOMES, FollowUp, Goal
-from . import outbox, suggestions
-from .errors import DomainError, Invalid, NotFound
+from . import suggestions
+from .errors import Invalid, NotFound
 
 RECENT_MEETINGS = 3  # "out of sight": not met at any of the group's last this-many meetings
 SUGGESTIONS = 5
@@ -105,14 +104,14 @@ def _chunks(ids, size=500):
         yield ids[start : start + size]
 
 
-def _users(ids) -> dict[int, User]:
+def users_by_id(ids) -> dict[int, User]:
     users = {}
     for chunk in _chunks(set(ids)):
         users.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(chunk)))})
     return users
 
 
-def _met(meeting_id: int, owner_id: int | None) -> dict[int, list[tuple[int, str]]]:
+def met_notes(meeting_id: int, owner_id: int | None) -> dict[int, list[tuple[int, str]]]:
     """``owner → [(other, owner's note)]`` for the meeting (or for one owner)."""
     q = select(Connection.user_a_id, Connection.user_b_id, Connection.note_a, Connection.note_b)
     q = q.where(Connection.meeting_id == meeting_id)
@@ -125,14 +124,14 @@ def _met(meeting_id: int, owner_id: int | None) -> dict[int, list[tuple[int, str
     return met
 
 
-def _states(meeting_id: int, owner_id: int | None) -> dict[tuple[int, int], FollowUp]:
+def states_of(meeting_id: int, owner_id: int | None) -> dict[tuple[int, int], FollowUp]:
     q = select(FollowUp).where(FollowUp.meeting_id == meeting_id)
     if owner_id is not None:
         q = q.where(FollowUp.owner_id == owner_id)
     return {(f.owner_id, f.other_id): f for f in db.session.scalars(q)}
 
 
-def _person(other: User, note: str, state: FollowUp | None) -> Person:
+def person_of(other: User, note: str, state: FollowUp | None) -> Person:
     shared = bool(other.share_contact)
     person = Person(
         user_id=other.id,
@@ -155,8 +154,8 @@ def _person(other: User, note: str, state: FollowUp | None) -> Person:
 def build_lists(meeting: Meeting, owner_ids: list[int]) -> dict[int, FollowUpList]:
     """The follow-up lists of ``owner_ids`` for ``meeting``, from a few bulk queries."""
     single = owner_ids[0] if len(owner_ids) == 1 else None
-    met = _met(meeting.id, single)
-    states = _states(meeting.id, single)
+    met = met_notes(meeting.id, single)
+    states = states_of(meeting.id, single)
     attendees = list(
         db.session.scalars(
             select(Registration.user_id).where(
@@ -166,7 +165,7 @@ def build_lists(meeting: Meeting, owner_ids: list[int]) -> dict[int, FollowUpLis
             )
         )
     )
-    users = _users(
+    users = users_by_id(
         set(owner_ids) | set(attendees) | {o for pairs in met.values() for o, _ in pairs}
     )
     ranker = SuggestionRanker([users[i] for i in attendees if users[i].share_contact])
@@ -182,7 +181,7 @@ def build_lists(meeting: Meeting, owner_ids: list[int]) -> dict[int, FollowUpLis
     for owner_id in owner_ids:
         owner = users[owner_id]
         people = [
-            _person(users[other], note, states.get((owner_id, other)))
+            person_of(users[other], note, states.get((owner_id, other)))
             for other, note in met.get(owner_id, [])
         ]
         people.sort(key=lambda p: p.name.lower())
@@ -315,7 +314,7 @@ def _out_of_sight(meeting: Meeting, owner_ids: list[int]) -> dict[int, list[OutO
             )
         )
     )
-    users = _users(still_members)
+    users = users_by_id(still_members)
     result: dict[int, list[OutOfSight]] = defaultdict(list)
     for (owner, other), m in last.items():
         if other in still_members:
@@ -529,270 +528,3 @@ def summary(meeting: Meeting) -> Summary:
             select(func.count()).where(FollowUp.meeting_id == meeting.id, FollowUp.state == "done")
         ),
     )
-
-
-# --- follow-up emails ---------------------------------------------------------------------
-
-
-def list_url(meeting: Meeting) -> str:
-    return external_url("followups.meeting_list", meeting_id=meeting.id)
-
-
-def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = False) -> int:
-    """Queue one follow-up email per checked-in attendee who wants them; return how many.
-
-    Idempotent: the outbox dedup key ``followup:<meeting>:<user>`` queues each at most once,
-    so a second call (or a second worker) queues nothing new. ``ignore_delay`` is the
-    organiser's "send now": it skips the delay but not the end of the meeting.
-    """
-    if meeting.status != "scheduled":
-        raise DomainError("cancelled", "This meeting was cancelled: no follow-ups.")
-    if now < meeting.ends_at:
-        raise DomainError("not_over", "Follow-ups can be sent once the meeting has ended.")
-    if not ignore_delay and now < followups_due_at(meeting):
-        raise DomainError("too_early", "The follow-up delay has not passed yet.")
-    recipients = list(
-        db.session.scalars(
-            select(Registration.user_id)
-            .join(User, User.id == Registration.user_id)
-            .where(
-                Registration.meeting_id == meeting.id,
-                Registration.checked_in_at.is_not(None),
-                Registration.status != "cancelled",
-                User.followup_emails.is_(True),
-            )
-            .order_by(Registration.user_id)
-        )
-    )
-    queued = 0
-    if recipients:
-        url = list_url(meeting)
-        for lst in build_lists(meeting, recipients).values():
-            queued += _enqueue_followup(lst, url, now)
-    db.session.execute(
-        update(Meeting)
-        .where(Meeting.id == meeting.id, Meeting.followups_queued_at.is_(None))
-        .values(followups_queued_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    db.session.refresh(meeting)
-    return queued
-
-
-def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
-    user, meeting = lst.user, lst.meeting
-    headers = outbox.unsubscribe_headers(user)
-    card = vcard(lst.shared, meeting)
-    text, html = outbox.render_mail(
-        "followup",
-        lst=lst,
-        user=user,
-        meeting=meeting,
-        list_url=url,
-        unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
-        has_vcard=bool(card),
-    )
-    attachments = []
-    if card:
-        attachments.append(
-            {"filename": "contacts.vcf", "content_type": "text/vcard", "content": card}
-        )
-    return outbox.enqueue(
-        kind="followup",
-        dedup_key=f"followup:{meeting.id}:{user.id}",
-        recipient=user.email,
-        recipient_name=user.name,
-        user_id=user.id,
-        meeting_id=meeting.id,
-        subject=f"Your follow-ups from {meeting.title}",
-        body_text=text,
-        body_html=html,
-        headers=headers,
-        attachments=attachments,
-        now=now,
-    )
-
-
-def due_meetings(now: datetime) -> list[Meeting]:
-    """Ended meetings whose follow-ups were never queued and whose delay has passed."""
-    ended = db.session.scalars(
-        select(Meeting)
-        .where(
-            Meeting.status == "scheduled",
-            Meeting.followups_queued_at.is_(None),
-            Meeting.ends_at <= now,
-        )
-        .order_by(Meeting.ends_at)
-    )
-    return [m for m in ended if followups_due_at(m) <= now]
-
-
-def queue_due_followups(now: datetime, progress=None) -> int:
-    """Queue follow-ups of every meeting that is due; return how many emails were queued."""
-    queued = 0
-    for meeting in due_meetings(now):
-        queued += queue_followups(meeting, now)
-        if progress is not None:
-            progress(1)
-    return queued
-
-
-# --- reminders before the next meeting -------------------------------------------------------
-
-
-def queue_reminders(now: datetime) -> int:
-    """Weekly-ish: "N follow-ups still open; the group meets again on …" (opt-in).
-
-    For each group with a next meeting ahead, the members who attended its last meeting and
-    still have open follow-ups get one reminder per full week since the follow-ups went out.
-    The dedup key carries the week number, so repeated runs in a week queue nothing new.
-    """
-    upcoming = (
-        select(Meeting.group_id, func.min(Meeting.starts_at).label("next_start"))
-        .where(Meeting.status == "scheduled", Meeting.starts_at > now)
-        .group_by(Meeting.group_id)
-        .subquery()
-    )
-    queued = 0
-    for group_id, next_start in db.session.execute(select(upcoming)):
-        last = db.session.scalar(
-            select(Meeting)
-            .where(
-                Meeting.group_id == group_id,
-                Meeting.status == "scheduled",
-                Meeting.ends_at <= now,
-            )
-            .order_by(Meeting.ends_at.desc())
-            .limit(1)
-        )
-        if last is None or last.followups_queued_at is None:
-            continue
-        week = (now - last.followups_queued_at) // REMINDER_EVERY
-        if week < 1:
-            continue
-        next_meeting = db.session.scalar(
-            select(Meeting).where(
-                Meeting.group_id == group_id,
-                Meeting.status == "scheduled",
-                Meeting.starts_at == next_start,
-            )
-        )
-        queued += _queue_reminders_for(last, next_meeting, week, now)
-    db.session.commit()
-    return queued
-
-
-def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: datetime) -> int:
-    recipients = list(
-        db.session.scalars(
-            select(Registration.user_id)
-            .join(User, User.id == Registration.user_id)
-            .where(
-                Registration.meeting_id == last.id,
-                Registration.checked_in_at.is_not(None),
-                Registration.status != "cancelled",
-                User.followup_emails.is_(True),
-            )
-        )
-    )
-    met = _met(last.id, None)
-    states = _states(last.id, None)
-    people = _users({o for uid in recipients for o, _ in met.get(uid, [])} | set(recipients))
-    today = local_today(last, now)
-    url = list_url(last)
-    queued = 0
-    for uid in recipients:
-        open_people = [
-            p
-            for p in (
-                _person(people[o], note, states.get((uid, o))) for o, note in met.get(uid, [])
-            )
-            if p.is_open(today)
-        ]
-        if not open_people:
-            continue
-        user = people[uid]
-        headers = outbox.unsubscribe_headers(user)
-        text, html = outbox.render_mail(
-            "reminder",
-            user=user,
-            meeting=last,
-            next_meeting=next_meeting,
-            open_people=sorted(open_people, key=lambda p: p.name.lower()),
-            list_url=url,
-            unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
-        )
-        n = len(open_people)
-        queued += outbox.enqueue(
-            kind="reminder",
-            dedup_key=f"reminder:{last.id}:{uid}:w{week}",
-            recipient=user.email,
-            recipient_name=user.name,
-            user_id=uid,
-            meeting_id=last.id,
-            subject=f"{n} follow-up{'s' if n != 1 else ''} still open before {next_meeting.title}",
-            body_text=text,
-            body_html=html,
-            headers=headers,
-            now=now,
-        )
-    return queued
-
-
-# --- vCard -------------------------------------------------------------------------------
-
-
-def _vc_escape(value: str) -> str:
-    """RFC 2426 text escaping: backslash, comma, semicolon and newlines."""
-    value = (value or "").replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
-    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
-
-
-def _vc_fold(line: str) -> str:
-    """Fold at 75 octets without splitting a UTF-8 character (continuations start with a space)."""
-    if len(line) <= 18 or len(line.encode()) <= 75:  # 18 chars are at most 72 octets
-        return line
-    out, current, size = [], "", 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def vcard(people: list[Person], meeting: Meeting) -> str:
-    """One vCard 3.0 file holding every person in ``people`` who consented to share contact."""
-    cards = []
-    when = meeting.local(meeting.starts_at).strftime("%d %b %Y")
-    for p in people:
-        if not p.shared:
-            continue
-        given, _, family = p.name.strip().rpartition(" ")
-        if not given:
-            given, family = family, ""
-        lines = [
-            "BEGIN:VCARD",
-            "VERSION:3.0",
-            f"FN:{_vc_escape(p.name)}",
-            f"N:{_vc_escape(family)};{_vc_escape(given)};;;",
-        ]
-        if p.company:
-            lines.append(f"ORG:{_vc_escape(p.company)}")
-        if p.headline:
-            lines.append(f"TITLE:{_vc_escape(p.headline)}")
-        if p.email:
-            lines.append(f"EMAIL;TYPE=INTERNET:{_vc_escape(p.email)}")
-        if p.phone:
-            lines.append(f"TEL;TYPE=CELL:{_vc_escape(p.phone)}")
-        if p.linkedin_url:
-            lines.append(f"URL:{p.linkedin_url.replace(chr(10), '').replace(chr(13), '')}")
-        note = f"Met at {meeting.title}, {when}." + (f"\n{p.note}" if p.note else "")
-        lines.append(f"NOTE:{_vc_escape(note)}")
-        lines.append("END:VCARD")
-        cards.append("\r\n".join(_vc_fold(line) for line in lines))
-    return "\r\n".join(cards) + "\r\n" if cards else ""

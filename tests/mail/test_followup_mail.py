@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from eventtrack.extensions import db
 from eventtrack.models import OutboxMessage
-from eventtrack.services import followups, outbox
+from eventtrack.services import followup_mail, outbox
 
 from ..followup_scenarios import attend, meet, past_meeting
 
@@ -43,7 +43,7 @@ def listed_names(msg):
 
 def test_n_attendees_get_exactly_n_messages_each_with_their_own_people(make, now, smtp):
     meeting, people, met = crowd(make, now)
-    assert followups.queue_followups(meeting, now) == len(people)
+    assert followup_mail.queue_followups(meeting, now) == len(people)
 
     summary = deliver(now)
 
@@ -72,7 +72,7 @@ def test_script_names_arrive_escaped_in_the_html(make, now, smtp):
     me = attend(meeting, name="Mo")
     evil = attend(meeting, name="<script>alert('x')</script>", share_contact=True)
     meet(meeting, me, evil)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     deliver(now)
 
     msg = next(m for r, m in smtp.sink.received if r == [me.email])
@@ -83,7 +83,7 @@ def test_script_names_arrive_escaped_in_the_html(make, now, smtp):
 
 def test_smtp_answering_421_for_half_a_batch_loses_nothing_and_doubles_nothing(make, now, smtp):
     meeting, people, _ = crowd(make, now, n=10)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     queued = {r.message_id for r in db.session.scalars(select(OutboxMessage))}
     smtp.sink.refuse_next = 5
 
@@ -101,7 +101,7 @@ def test_smtp_answering_421_for_half_a_batch_loses_nothing_and_doubles_nothing(m
 
 def test_server_down_for_the_second_half_then_back_delivers_each_once(make, now, smtp):
     meeting, people, _ = crowd(make, now, n=8)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     assert deliver(now, limit=4).sent == 4
     smtp.stop()
 
@@ -119,7 +119,7 @@ def test_server_down_for_the_second_half_then_back_delivers_each_once(make, now,
 
 def test_two_workers_delivering_at_once_send_nothing_twice(app, make, now, smtp):
     meeting, people, _ = crowd(make, now, n=40)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     errors = []
     barrier = threading.Barrier(2)
 
@@ -152,7 +152,7 @@ def test_header_injection_in_name_or_subject_sends_to_no_one_extra(make, now, sm
     me = attend(meeting, name="Eve\r\nBcc: victim@example.com\r\nX-Evil: 1")
     other = attend(meeting, name="Otto\r\nCc: victim2@example.com", share_contact=True)
     meet(meeting, me, other)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     deliver(now)
 
     assert len(smtp.sink.received) == 2
@@ -165,7 +165,7 @@ def test_header_injection_in_name_or_subject_sends_to_no_one_extra(make, now, sm
 
 def test_attached_vcard_parses_and_holds_the_right_people(make, now, smtp):
     meeting, people, met = crowd(make, now)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     deliver(now)
 
     for rcpts, msg in smtp.sink.received:
@@ -201,7 +201,7 @@ def test_followups_command_queues_and_worker_delivers(make, now, smtp, runner):
 
 def test_outbox_command_shows_a_summary_with_failures(make, now, smtp, runner):
     meeting, people, _ = crowd(make, now, n=3)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     smtp.sink.refuse_next = 1
     result = runner.invoke(args=["outbox"])
     assert result.exit_code == 0, result.output
@@ -210,7 +210,7 @@ def test_outbox_command_shows_a_summary_with_failures(make, now, smtp, runner):
 
 def test_worker_stops_cleanly_on_sigterm(make, now, smtp, runner):
     meeting, people, _ = crowd(make, now, n=3)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
     try:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from eventtrack.extensions import db
 from eventtrack.models import Membership, OutboxMessage
 from eventtrack.models.followup import FollowUp
-from eventtrack.services import followups
+from eventtrack.services import followup_mail, followups
 from eventtrack.services.errors import DomainError, Invalid, NotFound
 
 from ..followup_scenarios import attend, meet, past_meeting
@@ -252,7 +252,7 @@ def test_queue_one_email_per_checked_in_attendee_who_wants_them(meeting, now):
     attend(meeting, followup_emails=False)
     attend(meeting, checked_in=False)
 
-    assert followups.queue_followups(meeting, now) == 2
+    assert followup_mail.queue_followups(meeting, now) == 2
 
     assert sorted(r.user_id for r in followup_rows()) == sorted([a.id, b.id])
     assert meeting.followups_queued_at == now
@@ -260,17 +260,17 @@ def test_queue_one_email_per_checked_in_attendee_who_wants_them(meeting, now):
 
 def test_queueing_twice_queues_nothing_new(meeting, now):
     attend(meeting), attend(meeting)
-    assert followups.queue_followups(meeting, now) == 2
-    assert followups.queue_followups(meeting, now + timedelta(minutes=5)) == 0
+    assert followup_mail.queue_followups(meeting, now) == 2
+    assert followup_mail.queue_followups(meeting, now + timedelta(minutes=5)) == 0
     assert len(followup_rows()) == 2
     assert meeting.followups_queued_at == now  # the first time stays
 
 
 def test_late_check_in_is_queued_on_the_next_call_alone(meeting, now):
     attend(meeting)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     late = attend(meeting)
-    assert followups.queue_followups(meeting, now) == 1
+    assert followup_mail.queue_followups(meeting, now) == 1
     assert late.id in {r.user_id for r in followup_rows()}
 
 
@@ -280,12 +280,12 @@ def test_queue_waits_for_end_and_delay_unless_the_organiser_skips_the_delay(grou
     attend(running), attend(just_ended)
 
     with pytest.raises(DomainError) as exc:
-        followups.queue_followups(running, now, ignore_delay=True)
+        followup_mail.queue_followups(running, now, ignore_delay=True)
     assert exc.value.code == "not_over"
     with pytest.raises(DomainError) as exc:
-        followups.queue_followups(just_ended, now)
+        followup_mail.queue_followups(just_ended, now)
     assert exc.value.code == "too_early"
-    assert followups.queue_followups(just_ended, now, ignore_delay=True) == 1
+    assert followup_mail.queue_followups(just_ended, now, ignore_delay=True) == 1
 
 
 def test_cancelled_meeting_queues_nothing(meeting, now):
@@ -293,7 +293,7 @@ def test_cancelled_meeting_queues_nothing(meeting, now):
     meeting.status = "cancelled"
     db.session.commit()
     with pytest.raises(DomainError) as exc:
-        followups.queue_followups(meeting, now)
+        followup_mail.queue_followups(meeting, now)
     assert exc.value.code == "cancelled"
 
 
@@ -304,11 +304,11 @@ def test_queue_due_followups_takes_due_meetings_only(group, now):
     for m in (due, not_yet, running):
         attend(m)
 
-    assert followups.queue_due_followups(now) == 1
+    assert followup_mail.queue_due_followups(now) == 1
     assert {r.meeting_id for r in followup_rows()} == {due.id}
-    assert followups.queue_due_followups(now) == 0
-    assert followups.queue_due_followups(now + timedelta(hours=2)) == 1  # not_yet
-    assert followups.queue_due_followups(now + timedelta(hours=3)) == 1  # running
+    assert followup_mail.queue_due_followups(now) == 0
+    assert followup_mail.queue_due_followups(now + timedelta(hours=2)) == 1  # not_yet
+    assert followup_mail.queue_due_followups(now + timedelta(hours=3)) == 1  # running
 
 
 def test_followup_email_holds_list_goal_links_unsubscribe_and_vcard(meeting, now):
@@ -319,7 +319,7 @@ def test_followup_email_holds_list_goal_links_unsubscribe_and_vcard(meeting, now
     meet(meeting, me, private)
     followups.set_goal(meeting, me, "two client leads", now)
 
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.user_id == me.id))
 
     assert row.subject == f"Your follow-ups from {meeting.title}"
@@ -339,7 +339,7 @@ def test_followup_email_holds_list_goal_links_unsubscribe_and_vcard(meeting, now
 def test_no_vcard_attached_when_nobody_shared(meeting, now):
     me, other = attend(meeting), attend(meeting, share_contact=False)
     meet(meeting, me, other)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.user_id == me.id))
     assert row.attachments == []
 
@@ -348,7 +348,7 @@ def test_names_are_escaped_in_html_and_kept_one_line_in_headers(meeting, now):
     me = attend(meeting, name="Eve\r\nBcc: victim@example.com")
     evil = attend(meeting, name="<script>alert(1)</script>")
     meet(meeting, me, evil)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.user_id == me.id))
 
     assert "<script>alert(1)</script>" not in row.body_html
@@ -368,7 +368,7 @@ def followed_up(group, now, make):
     a, b, c = attend(last, name="Ann"), attend(last, name="Ben"), attend(last, name="Cem")
     meet(last, a, b)
     meet(last, a, c)
-    followups.queue_followups(last, now - timedelta(days=8))
+    followup_mail.queue_followups(last, now - timedelta(days=8))
     return last, a, b, c
 
 
@@ -380,7 +380,7 @@ def test_reminder_counts_open_follow_ups_and_names_the_next_meeting(followed_up,
     last, a, b, c = followed_up
     followups.set_state(last, a, b.id, "done", now)
 
-    assert followups.queue_reminders(now) == 3
+    assert followup_mail.queue_reminders(now) == 3
     mine = next(r for r in reminders() if r.user_id == a.id)
     assert mine.subject == "1 follow-up still open before Next one"
     assert "Cem" in mine.body_text and "Ben" not in mine.body_text
@@ -389,9 +389,9 @@ def test_reminder_counts_open_follow_ups_and_names_the_next_meeting(followed_up,
 
 
 def test_reminder_is_sent_once_a_week(followed_up, now):
-    assert followups.queue_reminders(now) == 3
-    assert followups.queue_reminders(now + timedelta(days=2)) == 0
-    assert followups.queue_reminders(now + timedelta(days=7)) == 3
+    assert followup_mail.queue_reminders(now) == 3
+    assert followup_mail.queue_reminders(now + timedelta(days=2)) == 0
+    assert followup_mail.queue_reminders(now + timedelta(days=7)) == 3
     assert len(reminders()) == 6
 
 
@@ -400,13 +400,13 @@ def test_no_reminder_without_open_follow_ups_consent_or_a_next_meeting(followed_
     followups.set_state(last, b, a.id, "done", now)
     c.followup_emails = False
     db.session.commit()
-    assert followups.queue_reminders(now) == 1  # only Ann
-    assert followups.queue_reminders(now - timedelta(days=3)) == 0  # not a week yet
+    assert followup_mail.queue_reminders(now) == 1  # only Ann
+    assert followup_mail.queue_reminders(now - timedelta(days=3)) == 0  # not a week yet
     for m in group.meetings:
         if m.starts_at > now:
             m.status = "cancelled"
     db.session.commit()
-    assert followups.queue_reminders(now + timedelta(days=7)) == 0
+    assert followup_mail.queue_reminders(now + timedelta(days=7)) == 0
 
 
 # --- organiser counts ---------------------------------------------------------------------
@@ -417,7 +417,7 @@ def test_summary_has_counts_only(meeting, now):
     meet(meeting, a, b)
     followups.set_goal(meeting, a, "secret plan", now)
     followups.set_state(meeting, a, b.id, "done", now)
-    followups.queue_followups(meeting, now)
+    followup_mail.queue_followups(meeting, now)
 
     s = followups.summary(meeting)
 

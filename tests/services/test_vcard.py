@@ -1,6 +1,6 @@
 import vobject
 
-from eventtrack.services import followups
+from eventtrack.services import followups, vcard
 from eventtrack.services.followups import Person
 
 from ..followup_scenarios import attend, meet, past_meeting
@@ -36,7 +36,7 @@ def test_vcard_holds_exactly_the_consenting_people(make, now):
     meet(meeting, me, carl)
 
     lst = followups.followup_list(meeting, me)
-    cards = parse(followups.vcard(lst.shared, meeting))
+    cards = parse(vcard.vcard(lst.shared, meeting))
 
     assert [c.fn.value for c in cards] == ["Olga Open"]
     (card,) = cards
@@ -46,7 +46,7 @@ def test_vcard_holds_exactly_the_consenting_people(make, now):
     assert card.org.value == ["ACME"]
     assert card.n.value.family == "Open" and card.n.value.given == "Olga"
     assert "send slides" in card.note.value
-    assert carl.email not in followups.vcard(lst.people, meeting)
+    assert carl.email not in vcard.vcard(lst.people, meeting)
 
 
 def test_vcard_escapes_commas_semicolons_newlines_and_backslashes(make, now):
@@ -57,7 +57,7 @@ def test_vcard_escapes_commas_semicolons_newlines_and_backslashes(make, now):
         headline="CTO\nand cook",
         note="line one\nline two; with \\ backslash",
     )
-    (card,) = parse(followups.vcard([tricky], meeting))
+    (card,) = parse(vcard.vcard([tricky], meeting))
     assert card.fn.value == "Ann, Jr.; O'Neil"
     assert card.org.value == ["Foo; Bar, Inc"]
     assert card.title.value == "CTO\nand cook"
@@ -68,7 +68,7 @@ def test_vcard_escapes_commas_semicolons_newlines_and_backslashes(make, now):
 def test_long_unicode_lines_are_folded_at_75_octets_and_parse_back(make, now):
     meeting = past_meeting(make.group(), now)
     name = "Zoë Ångström-Łukasiewicz " + "ß" * 60
-    text = followups.vcard([person(name, email="zoe@example.com")], meeting)
+    text = vcard.vcard([person(name, email="zoe@example.com")], meeting)
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     (card,) = parse(text)
@@ -77,5 +77,5 @@ def test_long_unicode_lines_are_folded_at_75_octets_and_parse_back(make, now):
 
 def test_no_consenting_people_means_no_vcard(make, now):
     meeting = past_meeting(make.group(), now)
-    assert followups.vcard([person("Pat Private", shared=False)], meeting) == ""
-    assert followups.vcard([], meeting) == ""
+    assert vcard.vcard([person("Pat Private", shared=False)], meeting) == ""
+    assert vcard.vcard([], meeting) == ""

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from marshmallow import fields
 
 from ...models import utcnow
-from ...services import access, followups
+from ...services import access, followup_mail
 from .auth import api_blueprint
 from .schemas import Strict
 
@@ -28,7 +28,7 @@ class MeetingFollowups(MethodView):
         a second call queues nothing new and answers ``queued: 0``.
         """
         meeting = access.organised_meeting(g.api_user, meeting_id)
-        queued = followups.queue_followups(meeting, utcnow(), ignore_delay=True)
+        queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
         return {
             "meeting_id": meeting.id,
             "queued": queued,

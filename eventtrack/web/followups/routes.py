@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from ...extensions import db
 from ...models import Meeting, utcnow
-from ...services import access, followups
+from ...services import access, followup_mail, followups, vcard
 from ...services.errors import DomainError, NotFound
 from ..auth.routes import safe_next
 from .forms import GoalAnswerForm, GoalForm, PromiseForm, QueueForm, StateForm
@@ -73,7 +73,7 @@ def contacts_vcf(meeting_id: int):
     meeting = _meeting(meeting_id)
     lst = followups.followup_list(meeting, current_user)
     return Response(
-        followups.vcard(lst.shared, meeting),
+        vcard.vcard(lst.shared, meeting),
         mimetype="text/vcard",
         headers={
             "Content-Disposition": f'attachment; filename="contacts-meeting-{meeting.id}.vcf"',
@@ -179,7 +179,7 @@ def queue_now(meeting_id: int):
     form = QueueForm()
     if form.validate_on_submit():
         try:
-            queued = followups.queue_followups(meeting, utcnow(), ignore_delay=True)
+            queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")

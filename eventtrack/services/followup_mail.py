@@ -1,0 +1,233 @@
+"""Follow-up emails after a meeting, and the weekly reminder before the next one.
+
+Both go through the outbox, keyed so that queuing twice (or from two workers) queues nothing
+new; both go only to members who keep follow-up emails on.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..links import external_url
+from ..models import Meeting, Registration, User
+from . import outbox
+from .errors import DomainError
+from .followups import (
+    REMINDER_EVERY,
+    FollowUpList,
+    build_lists,
+    followups_due_at,
+    local_today,
+    met_notes,
+    person_of,
+    states_of,
+    users_by_id,
+)
+from .vcard import vcard
+
+
+def list_url(meeting: Meeting) -> str:
+    return external_url("followups.meeting_list", meeting_id=meeting.id)
+
+
+def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = False) -> int:
+    """Queue one follow-up email per checked-in attendee who wants them; return how many.
+
+    Idempotent: the outbox dedup key ``followup:<meeting>:<user>`` queues each at most once,
+    so a second call (or a second worker) queues nothing new. ``ignore_delay`` is the
+    organiser's "send now": it skips the delay but not the end of the meeting.
+    """
+    if meeting.status != "scheduled":
+        raise DomainError("cancelled", "This meeting was cancelled: no follow-ups.")
+    if now < meeting.ends_at:
+        raise DomainError("not_over", "Follow-ups can be sent once the meeting has ended.")
+    if not ignore_delay and now < followups_due_at(meeting):
+        raise DomainError("too_early", "The follow-up delay has not passed yet.")
+    recipients = list(
+        db.session.scalars(
+            select(Registration.user_id)
+            .join(User, User.id == Registration.user_id)
+            .where(
+                Registration.meeting_id == meeting.id,
+                Registration.checked_in_at.is_not(None),
+                Registration.status != "cancelled",
+                User.followup_emails.is_(True),
+            )
+            .order_by(Registration.user_id)
+        )
+    )
+    queued = 0
+    if recipients:
+        url = list_url(meeting)
+        for lst in build_lists(meeting, recipients).values():
+            queued += _enqueue_followup(lst, url, now)
+    db.session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id, Meeting.followups_queued_at.is_(None))
+        .values(followups_queued_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(meeting)
+    return queued
+
+
+def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
+    user, meeting = lst.user, lst.meeting
+    headers = outbox.unsubscribe_headers(user)
+    card = vcard(lst.shared, meeting)
+    text, html = outbox.render_mail(
+        "followup",
+        lst=lst,
+        user=user,
+        meeting=meeting,
+        list_url=url,
+        unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
+        has_vcard=bool(card),
+    )
+    attachments = []
+    if card:
+        attachments.append(
+            {"filename": "contacts.vcf", "content_type": "text/vcard", "content": card}
+        )
+    return outbox.enqueue(
+        kind="followup",
+        dedup_key=f"followup:{meeting.id}:{user.id}",
+        recipient=user.email,
+        recipient_name=user.name,
+        user_id=user.id,
+        meeting_id=meeting.id,
+        subject=f"Your follow-ups from {meeting.title}",
+        body_text=text,
+        body_html=html,
+        headers=headers,
+        attachments=attachments,
+        now=now,
+    )
+
+
+def due_meetings(now: datetime) -> list[Meeting]:
+    """Ended meetings whose follow-ups were never queued and whose delay has passed."""
+    ended = db.session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.status == "scheduled",
+            Meeting.followups_queued_at.is_(None),
+            Meeting.ends_at <= now,
+        )
+        .order_by(Meeting.ends_at)
+    )
+    return [m for m in ended if followups_due_at(m) <= now]
+
+
+def queue_due_followups(now: datetime, progress=None) -> int:
+    """Queue follow-ups of every meeting that is due; return how many emails were queued."""
+    queued = 0
+    for meeting in due_meetings(now):
+        queued += queue_followups(meeting, now)
+        if progress is not None:
+            progress(1)
+    return queued
+
+
+# --- reminders before the next meeting -------------------------------------------------------
+
+
+def queue_reminders(now: datetime) -> int:
+    """Weekly-ish: "N follow-ups still open; the group meets again on …" (opt-in).
+
+    For each group with a next meeting ahead, the members who attended its last meeting and
+    still have open follow-ups get one reminder per full week since the follow-ups went out.
+    The dedup key carries the week number, so repeated runs in a week queue nothing new.
+    """
+    upcoming = (
+        select(Meeting.group_id, func.min(Meeting.starts_at).label("next_start"))
+        .where(Meeting.status == "scheduled", Meeting.starts_at > now)
+        .group_by(Meeting.group_id)
+        .subquery()
+    )
+    queued = 0
+    for group_id, next_start in db.session.execute(select(upcoming)):
+        last = db.session.scalar(
+            select(Meeting)
+            .where(
+                Meeting.group_id == group_id,
+                Meeting.status == "scheduled",
+                Meeting.ends_at <= now,
+            )
+            .order_by(Meeting.ends_at.desc())
+            .limit(1)
+        )
+        if last is None or last.followups_queued_at is None:
+            continue
+        week = (now - last.followups_queued_at) // REMINDER_EVERY
+        if week < 1:
+            continue
+        next_meeting = db.session.scalar(
+            select(Meeting).where(
+                Meeting.group_id == group_id,
+                Meeting.status == "scheduled",
+                Meeting.starts_at == next_start,
+            )
+        )
+        queued += _queue_reminders_for(last, next_meeting, week, now)
+    db.session.commit()
+    return queued
+
+
+def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: datetime) -> int:
+    recipients = list(
+        db.session.scalars(
+            select(Registration.user_id)
+            .join(User, User.id == Registration.user_id)
+            .where(
+                Registration.meeting_id == last.id,
+                Registration.checked_in_at.is_not(None),
+                Registration.status != "cancelled",
+                User.followup_emails.is_(True),
+            )
+        )
+    )
+    met = met_notes(last.id, None)
+    states = states_of(last.id, None)
+    people = users_by_id({o for uid in recipients for o, _ in met.get(uid, [])} | set(recipients))
+    today = local_today(last, now)
+    url = list_url(last)
+    queued = 0
+    for uid in recipients:
+        open_people = [
+            p
+            for p in (
+                person_of(people[o], note, states.get((uid, o))) for o, note in met.get(uid, [])
+            )
+            if p.is_open(today)
+        ]
+        if not open_people:
+            continue
+        user = people[uid]
+        headers = outbox.unsubscribe_headers(user)
+        text, html = outbox.render_mail(
+            "reminder",
+            user=user,
+            meeting=last,
+            next_meeting=next_meeting,
+            open_people=sorted(open_people, key=lambda p: p.name.lower()),
+            list_url=url,
+            unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
+        )
+        n = len(open_people)
+        queued += outbox.enqueue(
+            kind="reminder",
+            dedup_key=f"reminder:{last.id}:{uid}:w{week}",
+            recipient=user.email,
+            recipient_name=user.name,
+            user_id=uid,
+            meeting_id=last.id,
+            subject=f"{n} follow-up{'s' if n != 1 else ''} still open before {next_meeting.title}",
+            body_text=text,
+            body_html=html,
+            headers=headers,
+            now=now,
+        )
+    return queued
