@@ -37,7 +37,7 @@ def demo():
 def create_organiser(email, name, password):
     """Create an organiser account (or give an existing member a password)."""
     try:
-        user = accounts.register_organiser(email, name, password)
+        user = accounts.register_organiser(email, name, password, existing=True)
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc

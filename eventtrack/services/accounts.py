@@ -57,13 +57,21 @@ def get_or_create_user(email: str, name: str, **profile) -> tuple[User, bool]:
     return user, True
 
 
-def register_organiser(email: str, name: str, password: str) -> User:
-    """Create a password account (organisers), or set a password on an existing member."""
+def register_organiser(email: str, name: str, password: str, *, existing: bool = False) -> User:
+    """Create a password account (organisers).
+
+    Sign-up never touches an existing account: anyone could type a member's address, and a
+    password set that way would take the account over. Only an operator (the
+    ``create-organiser`` command, ``existing=True``) may give an existing member a password.
+    """
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"Use a password of at least {MIN_PASSWORD} characters.", field="password")
     user, created = get_or_create_user(email, name)
-    if not created and user.password_hash:
-        raise Invalid("An account with this email exists. Sign in instead.", field="email")
+    if not created and (user.password_hash or not existing):
+        raise Invalid(
+            "An account with this email exists. Sign in, or ask for an emailed sign-in link.",
+            field="email",
+        )
     user.set_password(password)
     db.session.commit()
     return user

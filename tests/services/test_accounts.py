@@ -38,12 +38,20 @@ def test_short_password_is_refused(app):
     assert exc.value.field == "password"
 
 
-def test_existing_member_can_become_organiser_but_not_twice(make):
+def test_sign_up_never_takes_over_an_existing_member(make):
+    member = make.user(email="m@example.com", name="Member")
+    with pytest.raises(Invalid, match="exists"):
+        accounts.register_organiser("M@example.com", "Attacker", "a long password")
+    db.session.rollback()
+    assert member.password_hash is None
+
+
+def test_operator_can_give_an_existing_member_a_password_once(make):
     make.user(email="m@example.com", name="Member")
-    user = accounts.register_organiser("m@example.com", "Ignored", "a long password")
+    user = accounts.register_organiser("m@example.com", "Ignored", "a long password", existing=True)
     assert user.name == "Member" and user.is_organiser_account
     with pytest.raises(Invalid, match="exists"):
-        accounts.register_organiser("m@example.com", "Again", "another long one")
+        accounts.register_organiser("m@example.com", "Again", "another long one", existing=True)
 
 
 def test_login_link_is_mailed_hashed_and_single_use(make, now):

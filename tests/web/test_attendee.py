@@ -42,6 +42,18 @@ def test_unknown_or_truncated_pass_is_404(client, make, now):
     assert client.get(f"/p/{reg.pass_token[:-1]}/qr.svg").status_code == 404
 
 
+def test_pass_link_never_replaces_a_signed_in_member(client, make, auth, now):
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    alice = make.member(group, name="Alice")
+    mallory_pass = make.registration(meeting, make.member(group, name="Mallory"))
+    auth.login_as(alice)
+    page = client.get(f"/p/{mallory_pass.pass_token}")
+    assert b"You are signed in as Alice" in page.data
+    me = client.get("/me").data
+    assert b'value="Alice"' in me and b'value="Mallory"' not in me
+
+
 def test_pass_link_never_signs_in_a_password_account(client, make, now):
     group = make.group()
     organiser_pass = make.registration(make.meeting(group, now=now), make.organiser())

@@ -24,6 +24,22 @@ def test_register_organiser_signs_in_and_asks_for_a_group(client):
     assert client.get("/organise/").status_code == 200
 
 
+def test_register_with_a_members_email_is_refused_and_signs_no_one_in(client, make):
+    member = make.user(email="ada@example.com", name="Ada")
+    response = client.post(
+        "/register",
+        data={
+            "name": "Mallory",
+            "email": "ada@example.com",
+            "password": "a long password",
+            "confirm": "a long password",
+        },
+    )
+    assert response.status_code == 200 and b"An account with this email exists" in response.data
+    assert member.password_hash is None
+    assert client.get("/me").status_code == 302
+
+
 def test_login_with_wrong_password_says_so(client, make):
     make.organiser(email="o@example.com")
     response = client.post("/login", data={"email": "o@example.com", "password": "nope nope"})

@@ -46,9 +46,11 @@ def pass_page(token: str):
     reg = _registration_or_404(token)
     is_owner = current_user.is_authenticated and current_user.id == reg.user_id
     organiser_view = not is_owner and access.is_organiser(current_user, reg.meeting.group_id)
-    # The link is the member's key: opening it signs them in on this device. Organisers who
-    # open someone's pass stay themselves, and password accounts never sign in by pass.
-    if not is_owner and not organiser_view and not reg.user.is_organiser_account:
+    # The link is the member's key: opening it signs them in on a device where nobody is
+    # signed in. It never replaces a session (a link someone sends you must not swap your
+    # account for theirs), and password accounts never sign in by pass.
+    someone_else = current_user.is_authenticated and not is_owner and not organiser_view
+    if not current_user.is_authenticated and not reg.user.is_organiser_account:
         login_user(reg.user, remember=True)
         is_owner = True
     return render_template(
@@ -57,6 +59,7 @@ def pass_page(token: str):
         meeting=reg.meeting,
         is_owner=is_owner,
         organiser_view=organiser_view,
+        someone_else=someone_else,
         pass_url=registrations.pass_url(reg),
     )
 
