@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload
 from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
-from . import access, accounts, groups
+from . import access, accounts, groups, registrations
 from .errors import Invalid
 from .registrations import new_pass_token
 
@@ -173,15 +173,20 @@ def _finish(result: CheckinResult, nonce: str | None, **event) -> CheckinResult:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        replayed = _replay(nonce) if nonce else None
+        actor = event.get("actor")
+        replayed = _replay(nonce, actor.id if actor is not None else None) if nonce else None
         if replayed is None:
             raise
         return replayed
     return result
 
 
-def _replay(nonce: str) -> CheckinResult | None:
-    """The answer first given to ``nonce``, or None if it was never seen."""
+def _replay(nonce: str, actor_id: int | None) -> CheckinResult | None:
+    """The answer first given to ``nonce``, or None if it was never seen.
+
+    Only its own sender gets it back: anyone else reusing a nonce learns nothing (no name,
+    no time) and changes nothing.
+    """
     event = db.session.scalar(
         select(CheckinEvent)
         .options(joinedload(CheckinEvent.registration).joinedload(Registration.user))
@@ -189,6 +194,10 @@ def _replay(nonce: str) -> CheckinResult | None:
     )
     if event is None:
         return None
+    if event.actor_id != actor_id:
+        return CheckinResult(
+            status=INVALID, message="This scan id was already used: scan again.", replayed=True
+        )
     reg = event.registration
     result = CheckinResult(
         status=event.status,
@@ -455,24 +464,28 @@ def walk_in(
         raise Invalid("Give the walk-in's name.", field="name")
     membership, _ = groups.add_member(meeting.group, name, email, company, commit=False)
     user = membership.user
+    registrations.lock_meeting(meeting)
     reg = db.session.scalar(
         select(Registration).where(
             Registration.meeting_id == meeting.id, Registration.user_id == user.id
         )
     )
     if reg is None:
+        # At the kiosk or poster a newcomer takes a free place or joins the waitlist; an
+        # organiser adding a walk-in decides at the door and may go over capacity.
+        full = not by_organiser and registrations.status_for_new(meeting) == "waitlist"
         try:
             with db.session.begin_nested():
                 reg = Registration(
                     meeting_id=meeting.id,
                     user_id=user.id,
-                    status="going",
+                    status="waitlist" if full else "going",
                     pass_token=new_pass_token(),
                     created_at=now,
                     status_changed_at=now,
-                    checked_in_at=now,
-                    checked_in_by_id=actor.id if actor is not None else None,
-                    checkin_how="walk_in",
+                    checked_in_at=None if full else now,
+                    checked_in_by_id=actor.id if actor is not None and not full else None,
+                    checkin_how=None if full else "walk_in",
                 )
                 db.session.add(reg)
         except IntegrityError:
@@ -483,6 +496,23 @@ def walk_in(
                 )
             )
         else:
+            if full:
+                result = CheckinResult(
+                    status=NOT_OPEN,
+                    message="The meeting is full: you are on the waitlist. Please see an "
+                    "organiser at the door.",
+                    registration_id=reg.id,
+                    name=user.name,
+                )
+                return _finish(
+                    result,
+                    nonce,
+                    meeting_id=meeting.id,
+                    registration_id=reg.id,
+                    how=how,
+                    actor=actor,
+                    now=now,
+                )
             result = CheckinResult(
                 status=CHECKED_IN,
                 message=f"Checked in: {user.name}",

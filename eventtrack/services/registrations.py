@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -36,12 +36,21 @@ def _going_count(meeting: Meeting) -> int:
     )
 
 
-def _lock_meeting(meeting: Meeting) -> None:
-    """Serialise capacity decisions per meeting (row lock on PostgreSQL; SQLite has one writer)."""
-    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+def lock_meeting(meeting: Meeting) -> None:
+    """Serialise capacity decisions for one meeting until the transaction ends.
+
+    PostgreSQL: a row lock. SQLite: a no-op write, which takes the database's single write
+    lock now, queueing behind other writers (busy_timeout), instead of reading first and then
+    failing with "database is locked" when the read-then-write upgrade meets a newer commit.
+    """
+    if db.engine.dialect.name == "sqlite":
+        table = Meeting.__table__
+        db.session.execute(update(table).where(table.c.id == meeting.id).values(id=table.c.id))
+    else:
+        db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
 
 
-def _status_for_new(meeting: Meeting) -> str:
+def status_for_new(meeting: Meeting) -> str:
     if meeting.capacity is not None and _going_count(meeting) >= meeting.capacity:
         return "waitlist"
     return "going"
@@ -94,7 +103,7 @@ def register(meeting: Meeting, user: User, now: datetime) -> tuple[Registration,
         is None
     ):
         raise Invalid(f"{user.name} is not a member of this group.", field="user")
-    _lock_meeting(meeting)
+    lock_meeting(meeting)
     reg = db.session.scalar(
         select(Registration).where(
             Registration.meeting_id == meeting.id, Registration.user_id == user.id
@@ -110,7 +119,7 @@ def register(meeting: Meeting, user: User, now: datetime) -> tuple[Registration,
                     meeting_id=meeting.id,
                     user_id=user.id,
                     pass_token=new_pass_token(),
-                    status=_status_for_new(meeting),
+                    status=status_for_new(meeting),
                     created_at=now,
                     status_changed_at=now,
                 )
@@ -125,7 +134,7 @@ def register(meeting: Meeting, user: User, now: datetime) -> tuple[Registration,
             db.session.commit()
             return reg, False
     else:
-        reg.status = _status_for_new(meeting)
+        reg.status = status_for_new(meeting)
         reg.status_changed_at = now
     db.session.flush()
     _queue_pass_mail(reg, now, "registered")
@@ -137,7 +146,7 @@ def cancel(reg: Registration, now: datetime) -> Registration | None:
     """Cancel ``reg``; if it held a place, promote the first on the waitlist (returned)."""
     if reg.status == "cancelled":
         return None
-    _lock_meeting(reg.meeting)
+    lock_meeting(reg.meeting)
     held_place = reg.status == "going"
     reg.status = "cancelled"
     reg.status_changed_at = now

@@ -196,6 +196,20 @@ def test_replayed_nonce_is_a_no_op_that_repeats_the_first_answer(door, make, now
     assert len(events()) == 1
 
 
+def test_another_organisers_nonce_replays_nothing_of_the_first_answer(door, make, now):
+    reg = make.registration(door.meeting, make.member(door.group, name="Ana Ruiz"))
+    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="n0nce-0002")
+    other = make.organiser()
+    other_meeting = make.meeting(make.group(other))
+    other_reg = make.registration(other_meeting)
+
+    answer = checkin.check_in(other_meeting, other_reg.pass_token, other, now, nonce="n0nce-0002")
+
+    assert answer.status == "invalid" and answer.name == "" and answer.checked_in_at is None
+    assert "Ana" not in answer.message
+    assert other_reg.checked_in_at is None and len(events()) == 1
+
+
 def test_replayed_nonce_after_an_undo_does_not_check_in_again(door, make, now):
     reg = make.registration(door.meeting)
     checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="late-retry-1")
@@ -513,3 +527,27 @@ def test_concurrent_replays_of_one_nonce_check_in_once(app, door, make, now):
 
     assert statuses == ["checked_in"] * 20  # every retry hears the first answer
     assert len(events()) == 1
+
+
+def test_kiosk_walk_in_of_a_full_meeting_joins_the_waitlist_unchecked(make, now):
+    organiser = make.organiser()
+    group = make.group(organiser)
+    meeting = make.meeting(group, starts_in=timedelta(minutes=10), capacity=1, now=now)
+    make.registration(meeting, make.member(group))
+
+    result = checkin.walk_in(meeting, "New Person", "new@example.com", None, now, how="kiosk")
+
+    assert result.status == "not_open" and "waitlist" in result.message
+    [reg] = [r for r in meeting.registrations if r.user.email == "new@example.com"]
+    assert reg.status == "waitlist" and reg.checked_in_at is None
+
+
+def test_organiser_walk_in_may_go_over_capacity(make, now):
+    organiser = make.organiser()
+    group = make.group(organiser)
+    meeting = make.meeting(group, starts_in=timedelta(minutes=10), capacity=1, now=now)
+    make.registration(meeting, make.member(group))
+
+    result = checkin.walk_in(meeting, "Guest", "guest@example.com", organiser, now)
+
+    assert result.status == "checked_in"

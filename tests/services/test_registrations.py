@@ -85,3 +85,32 @@ def test_unique_constraint_rejects_a_second_row_for_the_same_person(make, now):
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
         make.registration(m, user)
     db.session.rollback()
+
+
+def test_concurrent_rsvps_never_fail_and_never_overbook(app, make, now):
+    """20 members RSVP at once for 5 places: every request answers, exactly 5 go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from eventtrack.models import Meeting, User
+
+    group = make.group()
+    meeting_id = make.meeting(group, now=now, capacity=5).id
+    user_ids = [make.member(group).id for _ in range(20)]
+    db.session.remove()
+
+    def rsvp(user_id):
+        with app.app_context():
+            try:
+                reg, _ = registrations.register(
+                    db.session.get(Meeting, meeting_id), db.session.get(User, user_id), now
+                )
+                return reg.status
+            except Exception as exc:  # a 500 for that member: what this test is about
+                return repr(exc)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(rsvp, user_ids))
+
+    assert sorted(answers) == ["going"] * 5 + ["waitlist"] * 15
