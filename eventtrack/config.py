@@ -36,14 +36,18 @@ def _secret_key(instance: Path) -> str:
     """Return the instance's secret key, generating it on first use."""
     path = instance / "secret_key"
     if not path.exists():
-        # O_EXCL: two workers starting at once must not write two different keys.
+        # Written whole to a temporary file, then linked into place: two workers starting at
+        # once keep one key, and neither can read a half-written (empty) file.
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 

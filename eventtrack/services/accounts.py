@@ -25,7 +25,9 @@ def normalise_email(email: str) -> str:
         valid = validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise Invalid(f"{email!r} is not a valid email address: {exc}", field="email") from exc
-    return valid.normalized.lower()
+    # The ASCII (punycode) form where there is one: mail to "bücher.de" must go out as
+    # "xn--bcher-kva.de", and one address must not be stored in two spellings.
+    return (valid.ascii_email or valid.normalized).lower()
 
 
 def hash_token(token: str) -> str:

@@ -1,6 +1,6 @@
 """Members' own profiles and consent choices."""
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..extensions import db
 from ..models import User
@@ -20,17 +20,26 @@ CONSENT_FIELDS = ("share_contact", "followup_emails")
 
 
 def _check_linkedin(url: str) -> str:
+    """A linkedin.com profile URL, rebuilt from its parts so nothing else rides along."""
     if not url:
         return ""
     if "://" not in url:
         url = "https://" + url
+    bad = Invalid("Enter a linkedin.com profile URL.", field="linkedin_url")
+    # A backslash or user-info ("evil.example\\@linkedin.com") parses as linkedin.com here
+    # but sends browsers elsewhere; whitespace and control characters have no place either.
+    if "\\" in url or any(c.isspace() or ord(c) < 32 for c in url):
+        raise bad
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not (
-        host == "linkedin.com" or host.endswith(".linkedin.com")
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.username is not None
+        or parts.port is not None
+        or not (host == "linkedin.com" or host.endswith(".linkedin.com"))
     ):
-        raise Invalid("Enter a linkedin.com profile URL.", field="linkedin_url")
-    return url
+        raise bad
+    return urlunsplit(("https", host, parts.path, parts.query, ""))
 
 
 def update_profile(user: User, actor: User, **changes) -> User:

@@ -100,3 +100,10 @@ def test_unsubscribe_token_is_bound_to_user_and_address(make):
     user.email = "changed@example.com"
     db.session.commit()
     assert accounts.user_for_unsubscribe_token(token) is None
+
+
+def test_international_domains_are_stored_in_their_ascii_form(app):
+    user, _ = accounts.get_or_create_user("Ana@Bücher.de", "Ana")
+    assert user.email == "ana@xn--bcher-kva.de"
+    again, created = accounts.get_or_create_user("ana@xn--bcher-kva.de", "Ana")
+    assert not created and again.id == user.id

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import select
 
 from eventtrack.extensions import db
@@ -151,3 +152,28 @@ def test_pass_email_links_to_the_pass(make, now):
     assert f"http://eventtrack.test/p/{reg.pass_token}" in mail.body_text
     assert f"http://eventtrack.test/p/{reg.pass_token}" in mail.body_html
     assert "<img" not in mail.body_html  # no remote images in mail
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\@linkedin.com/in/x",
+        "https://user@linkedin.com/in/x",
+        "https://linkedin.com.evil.example/in/x",
+        "javascript://linkedin.com/%0aalert(1)",
+        "https://linkedin.com:8443/in/x",
+    ],
+)
+def test_profile_refuses_linkedin_look_alikes(client, make, auth, url):
+    member = make.user(name="Mia")
+    auth.login_as(member)
+    page = client.post("/me", data={"name": "Mia", "linkedin_url": url})
+    assert b"linkedin.com profile URL" in page.data
+    assert member.linkedin_url == ""
+
+
+def test_linkedin_url_is_rebuilt_from_its_parts(client, make, auth):
+    member = make.user(name="Mia")
+    auth.login_as(member)
+    client.post("/me", data={"name": "Mia", "linkedin_url": "http://www.LinkedIn.com/in/mia?x=1#f"})
+    assert member.linkedin_url == "https://www.linkedin.com/in/mia?x=1"
