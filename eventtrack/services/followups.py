@@ -489,7 +489,7 @@ def followups_due_at(meeting: Meeting) -> datetime:
 
 
 def summary(meeting: Meeting) -> Summary:
-    """Counts only: organisers never see who met whom, notes, goals or promises."""
+    """Counts only: organisers never see notes, goals, promises or follow-up states."""
     checked_in = (
         Registration.meeting_id == meeting.id,
         Registration.checked_in_at.is_not(None),

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..links import external_url
 from ..models import Group, Meeting, Membership, Registration, User
-from . import outbox
+from . import outbox, registrations
 from .errors import Invalid
 from .groups import check_timezone
 
@@ -126,12 +126,15 @@ def create_meetings(
     return meetings
 
 
-def update_meeting(meeting: Meeting, details: MeetingDetails) -> Meeting:
-    """Edit this one meeting; the rest of its series is untouched."""
+def update_meeting(meeting: Meeting, details: MeetingDetails, now: datetime) -> list:
+    """Edit this one meeting (the rest of its series is untouched); return who moved up from
+    the waitlist because the capacity grew."""
     _validate(details)
+    registrations.lock_meeting(meeting)
     _apply(meeting, details, details.starts_local)
+    promoted = registrations.fill_from_waitlist(meeting, now)
     db.session.commit()
-    return meeting
+    return promoted
 
 
 def details_of(meeting: Meeting) -> MeetingDetails:

@@ -150,20 +150,32 @@ def cancel(reg: Registration, now: datetime) -> Registration | None:
     held_place = reg.status == "going"
     reg.status = "cancelled"
     reg.status_changed_at = now
-    promoted = None
-    if held_place and reg.meeting.ends_at > now and reg.meeting.status == "scheduled":
-        promoted = db.session.scalar(
-            select(Registration)
-            .where(Registration.meeting_id == reg.meeting_id, Registration.status == "waitlist")
-            .order_by(Registration.status_changed_at, Registration.id)
-            .limit(1)
-        )
-        if promoted is not None:
-            promoted.status = "going"
-            promoted.status_changed_at = now
-            db.session.flush()
-            _queue_pass_mail(promoted, now, "promoted")
+    promoted = fill_from_waitlist(reg.meeting, now) if held_place else []
     db.session.commit()
+    return promoted[0] if promoted else None
+
+
+def fill_from_waitlist(meeting: Meeting, now: datetime) -> list[Registration]:
+    """Give free places to the waitlist, first come first served, and mail each their pass.
+
+    The caller holds ``lock_meeting`` and commits.
+    """
+    if meeting.ends_at <= now or meeting.status != "scheduled":
+        return []
+    free = None if meeting.capacity is None else meeting.capacity - _going_count(meeting)
+    if free is not None and free <= 0:
+        return []
+    waiting = select(Registration).where(
+        Registration.meeting_id == meeting.id, Registration.status == "waitlist"
+    )
+    waiting = waiting.order_by(Registration.status_changed_at, Registration.id).limit(free)
+    promoted = list(db.session.scalars(waiting))
+    for reg in promoted:
+        reg.status = "going"
+        reg.status_changed_at = now
+    db.session.flush()
+    for reg in promoted:
+        _queue_pass_mail(reg, now, "promoted")
     return promoted
 
 

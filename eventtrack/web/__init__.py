@@ -80,5 +80,15 @@ def init_web(app: Flask) -> None:
             "errors/error.html", status=exc.code, message=exc.description
         ), exc.code
 
+    @app.after_request
+    def security_headers(response):
+        # No framing (one-tap check-in and cancel buttons must not be clickjacked), no MIME
+        # sniffing, and no full URLs (pass and connect tokens) in Referer headers.
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.globals["now_year"] = lambda: datetime.now().year

@@ -72,7 +72,7 @@ def test_editing_one_meeting_of_a_series_leaves_the_others(make):
     series = meetings.create_meetings(make.group(), details(), "weekly", 3)
     edited = meetings.details_of(series[1])
     edited.title, edited.venue = "Special edition", "Rooftop"
-    meetings.update_meeting(series[1], edited)
+    meetings.update_meeting(series[1], edited, series[0].starts_at - timedelta(days=1))
     assert [m.title for m in series] == ["Product Circle", "Special edition", "Product Circle"]
     assert series[0].venue == "Factory"
 
@@ -121,3 +121,19 @@ def test_cancelling_emails_everyone_registered_once(make, now):
     kinds = db.session.scalars(select(OutboxMessage.kind)).all()
     assert kinds == ["meeting_cancelled"] * 3
     assert m.status == "cancelled"
+
+
+def test_raising_capacity_moves_the_waitlist_up_in_order(make, now):
+    group = make.group()
+    m = make.meeting(group, capacity=1, now=now)
+    regs = [registrations.register(m, make.member(group), now)[0] for _ in range(4)]
+    assert [r.status for r in regs] == ["going", "waitlist", "waitlist", "waitlist"]
+    more_room = meetings.details_of(m)
+    more_room.capacity = 3
+
+    promoted = meetings.update_meeting(m, more_room, now)
+
+    assert promoted == regs[1:3]
+    assert [r.status for r in regs] == ["going", "going", "going", "waitlist"]
+    subjects = db.session.scalars(select(OutboxMessage.subject)).all()
+    assert sum(s.startswith("A place opened up") for s in subjects) == 2

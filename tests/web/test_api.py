@@ -37,6 +37,14 @@ def test_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
+def test_pages_cannot_be_framed_and_leak_no_tokens_in_referers(client):
+    response = client.get("/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_openapi_document_describes_the_api(client):
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")

@@ -183,12 +183,14 @@ def edit_meeting(meeting_id: int):
         _fill(form, meetings.details_of(meeting))
     if form.validate_on_submit():
         try:
-            meetings.update_meeting(meeting, _details(form))
+            promoted = meetings.update_meeting(meeting, _details(form), utcnow())
         except DomainError as exc:
             db.session.rollback()
             getattr(form, exc.field, form.title).errors.append(exc.message)
         else:
             flash("Meeting saved.", "success")
+            if promoted:
+                flash(f"{len(promoted)} moved up from the waitlist and were emailed.", "info")
             return redirect(url_for(".meeting", meeting_id=meeting.id))
     return render_template(
         "organiser/meeting_form.html",
