@@ -458,6 +458,19 @@ def answer_goal(goal_id: int, user: User, outcome: str, at_meeting: Meeting, now
     goal = db.session.get(Goal, goal_id)
     if goal is None or goal.user_id != user.id:
         raise NotFound("goal")
+    # Asked back at a later meeting of the same group that this member is registered for.
+    asked_at = db.session.scalar(
+        select(Registration.id)
+        .join(Meeting, Meeting.id == Registration.meeting_id)
+        .where(
+            Registration.meeting_id == at_meeting.id,
+            Registration.user_id == user.id,
+            Meeting.group_id
+            == select(Meeting.group_id).where(Meeting.id == goal.meeting_id).scalar_subquery(),
+        )
+    )
+    if asked_at is None or at_meeting.id == goal.meeting_id:
+        raise NotFound("goal")
     db.session.execute(
         update(Goal)
         .where(Goal.id == goal_id, Goal.user_id == user.id, Goal.outcome.is_(None))

@@ -219,6 +219,21 @@ def test_goal_is_one_per_member_and_meeting_and_asked_back_next_time(group, now,
     assert followups.answer_goal(goal.id, me, "dropped", second, now).outcome == "done"
 
 
+def test_goal_is_answered_only_at_a_later_meeting_of_its_group_i_am_registered_for(
+    group, now, make
+):
+    first = past_meeting(group, now, ago=timedelta(days=30))
+    me = attend(first)
+    goal = followups.set_goal(first, me, "two client leads", now)
+    elsewhere = make.meeting(make.group(), now=now)
+    not_registered = make.meeting(group, starts_in=timedelta(days=1), now=now)
+
+    for at in (elsewhere, not_registered, first):
+        with pytest.raises(NotFound):
+            followups.answer_goal(goal.id, me, "done", at, now)
+    assert goal.outcome is None
+
+
 def test_goal_rules(group, now, make, meeting):
     me, other = attend(meeting), attend(meeting)
     with pytest.raises(Invalid):
