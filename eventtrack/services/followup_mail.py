@@ -27,6 +27,23 @@ from .followups import (
 from .vcard import vcard
 
 
+def wanting_followups(meeting_id: int) -> list[int]:
+    """Ids of the members checked in at the meeting who keep follow-up emails on."""
+    return list(
+        db.session.scalars(
+            select(Registration.user_id)
+            .join(User, User.id == Registration.user_id)
+            .where(
+                Registration.meeting_id == meeting_id,
+                Registration.checked_in_at.is_not(None),
+                Registration.status != "cancelled",
+                User.followup_emails.is_(True),
+            )
+            .order_by(Registration.user_id)
+        )
+    )
+
+
 def list_url(meeting: Meeting) -> str:
     return external_url("followups.meeting_list", meeting_id=meeting.id)
 
@@ -44,19 +61,7 @@ def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = Fal
         raise DomainError("not_over", "Follow-ups can be sent once the meeting has ended.")
     if not ignore_delay and now < followups_due_at(meeting):
         raise DomainError("too_early", "The follow-up delay has not passed yet.")
-    recipients = list(
-        db.session.scalars(
-            select(Registration.user_id)
-            .join(User, User.id == Registration.user_id)
-            .where(
-                Registration.meeting_id == meeting.id,
-                Registration.checked_in_at.is_not(None),
-                Registration.status != "cancelled",
-                User.followup_emails.is_(True),
-            )
-            .order_by(Registration.user_id)
-        )
-    )
+    recipients = wanting_followups(meeting.id)
     queued = 0
     if recipients:
         url = list_url(meeting)
@@ -177,18 +182,7 @@ def queue_reminders(now: datetime) -> int:
 
 
 def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: datetime) -> int:
-    recipients = list(
-        db.session.scalars(
-            select(Registration.user_id)
-            .join(User, User.id == Registration.user_id)
-            .where(
-                Registration.meeting_id == last.id,
-                Registration.checked_in_at.is_not(None),
-                Registration.status != "cancelled",
-                User.followup_emails.is_(True),
-            )
-        )
-    )
+    recipients = wanting_followups(last.id)
     met = met_notes(last.id, None)
     states = states_of(last.id, None)
     people = users_by_id({o for uid in recipients for o, _ in met.get(uid, [])} | set(recipients))
