@@ -182,7 +182,7 @@ def serve(database_url: str, instance: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            "--workers=2",
+            f"--workers={os.environ.get('BENCH_WORKERS', 2)}",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
             "eventtrack:create_app()",

@@ -65,7 +65,7 @@ def test_api_token_prints_a_working_token(runner, make, now):
     user = make.organiser(email="o@example.com")
     result = runner.invoke(args=["api-token", "o@example.com"])
     token = result.output.strip()
-    assert result.exit_code == 0 and accounts.user_for_api_token(token, now) == user
+    assert result.exit_code == 0 and accounts.user_id_for_api_token(token, now) == user.id
     missing = runner.invoke(args=["api-token", "nobody@example.com"])
     assert missing.exit_code != 0 and "No user" in missing.output
 

@@ -11,6 +11,18 @@ from ..models import Group, Meeting, Membership, Registration, User
 from .errors import NotFound
 
 
+def organiser_of_sql(user_param: str, group_column: str) -> str:
+    """``organiser_of`` as SQL text, for driver-level statements (``database.DriverStatement``):
+    the user in the parameter ``:user_param`` organises the group in ``group_column``."""
+    # Built from this module's constants at import time, never from input.
+    return (
+        "EXISTS (SELECT 1 FROM memberships"  # noqa: S608
+        f" WHERE memberships.group_id = {group_column}"
+        f" AND memberships.user_id = :{user_param}"
+        " AND memberships.role = 'organiser')"
+    )
+
+
 def is_organiser(user: User | None, group_id: int) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False

@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import DriverStatement
 from ..extensions import db
 from ..links import external_url
 from ..models import ApiToken, LoginLink, User
@@ -155,24 +156,35 @@ def new_api_token(user: User, now: datetime) -> str:
     return token
 
 
-# Built once: every API request runs it, and building statements costs more than running them.
-_USER_BY_TOKEN = (
-    select(User, ApiToken.id, ApiToken.last_used_at)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
+# Every API request runs this, so it is driver-level SQL (see ``DriverStatement``); an API call
+# needs the user's id, not the user (``web.api.auth.api_user`` loads that when a route asks).
+_TOKEN_USER = DriverStatement(
+    "SELECT api_tokens.id, api_tokens.user_id,"
+    " (api_tokens.last_used_at IS NULL OR api_tokens.last_used_at < :touch_before)"
+    " FROM api_tokens WHERE api_tokens.token_hash = :token_hash",
+    datetimes=("touch_before",),
+)
+_tokens = ApiToken.__table__
+_TOUCH_TOKEN = (
+    update(_tokens)
+    .where(_tokens.c.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("at"))
 )
 
 
-def user_for_api_token(token: str, now: datetime) -> User | None:
-    row = db.session.execute(_USER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
+def user_id_for_api_token(token: str, now: datetime) -> int | None:
+    """The id of the user holding the API ``token``, or None."""
+    # Touch at most once a minute: a busy integration should not write on every request.
+    row = _TOKEN_USER.first(
+        {"token_hash": hash_token(token), "touch_before": now - timedelta(minutes=1)}
+    )
     if row is None:
         return None
-    user, token_id, last_used_at = row
-    # Touch at most once a minute: a busy integration should not write on every request.
-    if last_used_at is None or now - last_used_at > timedelta(minutes=1):
-        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    token_id, user_id, stale = row
+    if stale:
+        db.session.connection().execute(_TOUCH_TOKEN, {"token_id": token_id, "at": now})
         db.session.commit()
-    return user
+    return user_id
 
 
 def _unsubscribe_serializer() -> URLSafeSerializer:

@@ -88,8 +88,23 @@ def test_api_tokens_are_stored_hashed(make, now):
     assert len(token) > 40
     stored = db.session.scalar(select(ApiToken))
     assert stored.token_hash == accounts.hash_token(token) and token not in stored.token_hash
-    assert accounts.user_for_api_token(token, now) == user
-    assert accounts.user_for_api_token(token + "x", now) is None
+    assert accounts.user_id_for_api_token(token, now) == user.id
+    assert accounts.user_id_for_api_token(token + "x", now) is None
+
+
+def test_api_token_use_is_recorded_at_most_once_a_minute(make, now):
+    token = accounts.new_api_token(make.organiser(), now)
+
+    def last_used():
+        db.session.expire_all()
+        return db.session.scalar(select(ApiToken.last_used_at))
+
+    accounts.user_id_for_api_token(token, now)
+    assert last_used() == now
+    accounts.user_id_for_api_token(token, now + timedelta(seconds=50))
+    assert last_used() == now
+    accounts.user_id_for_api_token(token, now + timedelta(seconds=61))
+    assert last_used() == now + timedelta(seconds=61)
 
 
 def test_unsubscribe_token_is_bound_to_user_and_address(make):

@@ -46,7 +46,7 @@ def test_scan_checks_the_pass_holder_in(door, make, now):
     ana = make.member(door.group, name="Ana Ruiz")
     reg = make.registration(door.meeting, ana)
 
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     assert (result.status, result.http_status) == ("checked_in", 201)
     assert result.message == "Checked in: Ana Ruiz"
@@ -65,10 +65,10 @@ def test_scan_checks_the_pass_holder_in(door, make, now):
 
 def test_second_scan_reports_first_time(door, make, now):
     reg = make.registration(door.meeting)
-    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     later = now + timedelta(minutes=7)
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, later)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, later)
 
     assert (result.status, result.http_status) == ("already_checked_in", 200)
     assert result.checked_in_at == now
@@ -80,7 +80,7 @@ def test_pass_url_read_by_a_scanner_is_accepted(door, make, now):
     reg = make.registration(door.meeting)
     url = f"https://eventtrack.example/p/{reg.pass_token}"
 
-    assert checkin.check_in(door.meeting, url, door.organiser, now).status == "checked_in"
+    assert checkin.check_in(door.meeting.id, url, door.organiser.id, now).status == "checked_in"
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_pass_url_read_by_a_scanner_is_accepted(door, make, now):
 def test_forged_or_truncated_token_is_invalid_and_checks_nobody_in(door, make, now, mangle):
     reg = make.registration(door.meeting)
 
-    result = checkin.check_in(door.meeting, mangle(reg.pass_token), door.organiser, now)
+    result = checkin.check_in(door.meeting.id, mangle(reg.pass_token), door.organiser.id, now)
 
     assert (result.status, result.http_status) == ("invalid", 404)
     assert result.registration_id is None
@@ -109,7 +109,7 @@ def test_pass_of_another_meeting_is_refused(door, make, now):
     other = make.meeting(door.group, starts_in=timedelta(days=30), now=now, title="Next month")
     reg = make.registration(other)
 
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     assert (result.status, result.http_status) == ("not_this_meeting", 409)
     assert "Next month" in result.message  # the organiser may know which meeting it is for
@@ -120,7 +120,7 @@ def test_pass_of_another_organisers_meeting_does_not_say_whose(door, make, now):
     stranger_meeting = make.meeting(make.group(), starts_in=timedelta(minutes=5), now=now)
     reg = make.registration(stranger_meeting, make.member(stranger_meeting.group, name="Zed Q"))
 
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     assert result.status == "not_this_meeting"
     assert "Zed" not in result.message
@@ -132,15 +132,15 @@ def test_without_a_meeting_only_the_organisers_own_passes_are_known(door, make, 
     stranger_meeting = make.meeting(make.group(), starts_in=timedelta(minutes=5), now=now)
     theirs = make.registration(stranger_meeting)
 
-    assert checkin.check_in(None, mine.pass_token, door.organiser, now).status == "checked_in"
-    assert checkin.check_in(None, theirs.pass_token, door.organiser, now).status == "invalid"
+    assert checkin.check_in(None, mine.pass_token, door.organiser.id, now).status == "checked_in"
+    assert checkin.check_in(None, theirs.pass_token, door.organiser.id, now).status == "invalid"
     assert fresh(theirs).checked_in_at is None
 
 
 def test_cancelled_registration_is_refused(door, make, now):
     reg = make.registration(door.meeting, status="cancelled")
 
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     assert (result.status, result.http_status) == ("cancelled", 409)
     assert fresh(reg).checked_in_at is None
@@ -151,7 +151,7 @@ def test_cancelled_meeting_checks_nobody_in(door, make, now):
     door.meeting.status = "cancelled"
     db.session.commit()
 
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     assert result.status == "cancelled"
     assert result.message == "This meeting is cancelled."
@@ -162,7 +162,7 @@ def test_cancelled_meeting_checks_nobody_in(door, make, now):
 def test_scan_outside_the_check_in_window_is_not_open(door, make, now, offset):
     reg = make.registration(door.meeting)
 
-    result = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now + offset)
+    result = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now + offset)
 
     assert (result.status, result.http_status) == ("not_open", 409)
     assert "Check-in is open" in result.message
@@ -172,7 +172,7 @@ def test_scan_outside_the_check_in_window_is_not_open(door, make, now, offset):
 def test_waitlisted_pass_is_not_admitted_by_scan_but_organiser_can_let_them_in(door, make, now):
     reg = make.registration(door.meeting, status="waitlist")
 
-    scanned = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    scanned = checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
     assert scanned.status == "not_open"
     assert "waitlist" in scanned.message
 
@@ -184,10 +184,16 @@ def test_waitlisted_pass_is_not_admitted_by_scan_but_organiser_can_let_them_in(d
 
 def test_replayed_nonce_is_a_no_op_that_repeats_the_first_answer(door, make, now):
     reg = make.registration(door.meeting)
-    first = checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="n0nce-0001")
+    first = checkin.check_in(
+        door.meeting.id, reg.pass_token, door.organiser.id, now, nonce="n0nce-0001"
+    )
 
     again = checkin.check_in(
-        door.meeting, reg.pass_token, door.organiser, now + timedelta(minutes=1), nonce="n0nce-0001"
+        door.meeting.id,
+        reg.pass_token,
+        door.organiser.id,
+        now + timedelta(minutes=1),
+        nonce="n0nce-0001",
     )
 
     assert first.status == again.status == "checked_in"
@@ -198,12 +204,14 @@ def test_replayed_nonce_is_a_no_op_that_repeats_the_first_answer(door, make, now
 
 def test_another_organisers_nonce_replays_nothing_of_the_first_answer(door, make, now):
     reg = make.registration(door.meeting, make.member(door.group, name="Ana Ruiz"))
-    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="n0nce-0002")
+    checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now, nonce="n0nce-0002")
     other = make.organiser()
     other_meeting = make.meeting(make.group(other))
     other_reg = make.registration(other_meeting)
 
-    answer = checkin.check_in(other_meeting, other_reg.pass_token, other, now, nonce="n0nce-0002")
+    answer = checkin.check_in(
+        other_meeting.id, other_reg.pass_token, other.id, now, nonce="n0nce-0002"
+    )
 
     assert answer.status == "invalid" and answer.name == "" and answer.checked_in_at is None
     assert "Ana" not in answer.message
@@ -212,13 +220,13 @@ def test_another_organisers_nonce_replays_nothing_of_the_first_answer(door, make
 
 def test_replayed_nonce_after_an_undo_does_not_check_in_again(door, make, now):
     reg = make.registration(door.meeting)
-    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="late-retry-1")
+    checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now, nonce="late-retry-1")
     checkin.undo(reg, door.organiser, now + timedelta(minutes=1))
 
     replay = checkin.check_in(
-        door.meeting,
+        door.meeting.id,
         reg.pass_token,
-        door.organiser,
+        door.organiser.id,
         now + timedelta(minutes=2),
         nonce="late-retry-1",
     )
@@ -231,13 +239,15 @@ def test_replayed_nonce_after_an_undo_does_not_check_in_again(door, make, now):
 def test_malformed_nonce_is_refused(door, make, now):
     reg = make.registration(door.meeting)
     with pytest.raises(Invalid):
-        checkin.check_in(door.meeting, reg.pass_token, door.organiser, now, nonce="bad nonce!")
+        checkin.check_in(
+            door.meeting.id, reg.pass_token, door.organiser.id, now, nonce="bad nonce!"
+        )
     assert fresh(reg).checked_in_at is None
 
 
 def test_undo_is_recorded_not_deleted(door, make, now):
     reg = make.registration(door.meeting)
-    checkin.check_in(door.meeting, reg.pass_token, door.organiser, now)
+    checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
     result = checkin.undo(reg, door.organiser, now + timedelta(minutes=2))
 
@@ -251,7 +261,7 @@ def test_undo_is_recorded_not_deleted(door, make, now):
     assert checkin.undo(reg, door.organiser, now).status == "not_checked_in"
     # and the person can be checked in again afterwards
     again = checkin.check_in(
-        door.meeting, reg.pass_token, door.organiser, now + timedelta(minutes=3)
+        door.meeting.id, reg.pass_token, door.organiser.id, now + timedelta(minutes=3)
     )
     assert again.status == "checked_in"
 
@@ -370,7 +380,7 @@ def test_first_time_means_first_attended_meeting_of_this_group(door, make, now):
     for user in (regular, no_show, elsewhere):
         reg = make.registration(door.meeting, user)
         answers[user.id] = checkin.check_in(
-            door.meeting, reg.pass_token, door.organiser, now
+            door.meeting.id, reg.pass_token, door.organiser.id, now
         ).first_time
 
     assert answers == {regular.id: False, no_show.id: True, elsewhere.id: True}
@@ -381,9 +391,9 @@ def test_attendance_counts_and_door_feed(door, make, now):
     regs = [make.registration(door.meeting) for _ in range(3)]
     make.registration(door.meeting, status="waitlist")
     make.registration(door.meeting, status="cancelled")
-    checkin.check_in(door.meeting, regs[0].pass_token, door.organiser, now)
-    checkin.check_in(door.meeting, regs[0].pass_token, door.organiser, now)
-    checkin.check_in(door.meeting, "bogus-token-123", door.organiser, now)
+    checkin.check_in(door.meeting.id, regs[0].pass_token, door.organiser.id, now)
+    checkin.check_in(door.meeting.id, regs[0].pass_token, door.organiser.id, now)
+    checkin.check_in(door.meeting.id, "bogus-token-123", door.organiser.id, now)
     checkin.walk_in(door.meeting, "Walker", "walker@example.com", door.organiser, now)
 
     counts = checkin.attendance(door.meeting)
@@ -458,12 +468,7 @@ def test_fifty_concurrent_scans_of_one_pass_check_in_exactly_once(app, door, mak
     meeting_id, organiser_id, token = door.meeting.id, door.organiser.id, reg.pass_token
 
     def scan():
-        from eventtrack.models import Meeting
-
-        result = checkin.check_in(
-            db.session.get(Meeting, meeting_id), token, db.session.get(User, organiser_id), now
-        )
-        return result.status
+        return checkin.check_in(meeting_id, token, organiser_id, now).status
 
     statuses = _concurrently(app, [scan] * 50, workers=50)
 
@@ -488,11 +493,7 @@ def test_five_hundred_passes_checked_in_concurrently_give_five_hundred_rows(app,
 
     def scanner(token):
         def scan():
-            from eventtrack.models import Meeting
-
-            return checkin.check_in(
-                db.session.get(Meeting, meeting_id), token, db.session.get(User, organiser_id), now
-            ).status
+            return checkin.check_in(meeting_id, token, organiser_id, now).status
 
         return scan
 
@@ -513,12 +514,10 @@ def test_concurrent_replays_of_one_nonce_check_in_once(app, door, make, now):
     meeting_id, organiser_id, token = door.meeting.id, door.organiser.id, reg.pass_token
 
     def scan():
-        from eventtrack.models import Meeting
-
         return checkin.check_in(
-            db.session.get(Meeting, meeting_id),
+            meeting_id,
             token,
-            db.session.get(User, organiser_id),
+            organiser_id,
             now,
             nonce="same-nonce-everywhere",
         ).status

@@ -6,7 +6,7 @@ import http.client
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +16,9 @@ from eventtrack.extensions import db
 from eventtrack.models import Registration, User
 from eventtrack.models.checkin import CheckinEvent
 from eventtrack.services import accounts
+from eventtrack.services.checkin import CheckinResult
 from eventtrack.services.registrations import new_pass_token
+from eventtrack.web.api import checkins
 
 
 @pytest.fixture
@@ -246,3 +248,25 @@ def test_five_hundred_passes_at_once_give_five_hundred_check_ins(app, door):
         == 500
     )
     assert db.session.scalar(select(func.count()).select_from(CheckinEvent)) == 500
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        CheckinResult(
+            status="checked_in",
+            message="Checked in: Ana Ruiz",
+            registration_id=7,
+            name="Ana Ruiz",
+            checked_in_at=datetime(2026, 11, 23, 18, 42, 5, 123456, tzinfo=UTC),
+            first_time=True,
+        ),
+        CheckinResult(status="invalid", message="Unknown code.", replayed=True),
+    ],
+)
+def test_answer_is_what_the_documented_schema_dumps(app, result):
+    with app.test_request_context():
+        response, status = checkins.answer(result)
+
+    assert status == result.http_status
+    assert response.get_json() == checkins.CheckinOut().dump(result)

@@ -243,8 +243,8 @@ def test_walk_in_form_with_bad_email_shows_the_error(door, client):
 
 
 def test_live_view_shows_counts_last_scans_and_first_timers(door, client, make, now):
-    checkin.check_in(door.meeting, door.reg.pass_token, door.organiser, now)
-    checkin.check_in(door.meeting, "made-up-token-xyz", door.organiser, now)
+    checkin.check_in(door.meeting.id, door.reg.pass_token, door.organiser.id, now)
+    checkin.check_in(door.meeting.id, "made-up-token-xyz", door.organiser.id, now)
 
     html = client.get(f"/door/m/{door.meeting.id}").get_data(as_text=True)
     partial = client.get(f"/door/m/{door.meeting.id}?partial=1").get_data(as_text=True)

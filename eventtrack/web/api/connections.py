@@ -1,13 +1,12 @@
 """API v1: who met whom at a meeting (issue #4). Organisers' integrations; never notes."""
 
-from flask import g
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ...models import utcnow
 from ...models.connection import HOWS
 from ...services import access, connections
-from .auth import api_blueprint
+from .auth import api_blueprint, api_user
 from .schemas import Strict
 
 blp = api_blueprint(
@@ -70,7 +69,7 @@ class Connections(MethodView):
     @blp.response(200, ConnectionsOut)
     def get(self, meeting_id):
         """List who met whom at the meeting, with how and when (never notes)."""
-        meeting = access.organised_meeting(g.api_user, meeting_id)
+        meeting = access.organised_meeting(api_user(), meeting_id)
         return {"connections": [_out(meeting.id, p) for p in connections.pairs(meeting)]}
 
     @blp.arguments(ConnectionIn)
@@ -82,8 +81,8 @@ class Connections(MethodView):
         Both must be checked in at this meeting (409 `not_checked_in` otherwise); a registration
         of another meeting is 422 `not_this_meeting`.
         """
-        meeting = access.organised_meeting(g.api_user, meeting_id)
+        meeting = access.organised_meeting(api_user(), meeting_id)
         conn, created = connections.record_by_organiser(
-            meeting, g.api_user, data["a"], data["b"], utcnow(), data["how"]
+            meeting, api_user(), data["a"], data["b"], utcnow(), data["how"]
         )
         return _out(meeting.id, connections.pair_of(conn)), 201 if created else 200

@@ -1,12 +1,11 @@
 """API v1: follow-ups — queue a meeting's follow-up emails (idempotent)."""
 
-from flask import g
 from flask.views import MethodView
 from marshmallow import fields
 
 from ...models import utcnow
 from ...services import access, followup_mail
-from .auth import api_blueprint
+from .auth import api_blueprint, api_user
 from .schemas import Strict
 
 blp = api_blueprint("api_followups", __name__, "Follow-ups")
@@ -27,7 +26,7 @@ class MeetingFollowups(MethodView):
         One email per checked-in attendee who has not turned follow-up emails off. Idempotent:
         a second call queues nothing new and answers ``queued: 0``.
         """
-        meeting = access.organised_meeting(g.api_user, meeting_id)
+        meeting = access.organised_meeting(api_user(), meeting_id)
         queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
         return {
             "meeting_id": meeting.id,

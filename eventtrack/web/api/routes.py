@@ -2,7 +2,6 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import g
 from flask.views import MethodView
 
 from ...extensions import db
@@ -10,7 +9,7 @@ from ...models import User, utcnow
 from ...services import access, accounts, groups, meetings, registrations
 from ...services.errors import Invalid
 from ...services.meetings import MeetingDetails
-from .auth import api_blueprint
+from .auth import api_blueprint, api_user
 from .schemas import (
     GroupIn,
     GroupOut,
@@ -33,7 +32,7 @@ class Groups(MethodView):
     @blp.response(201, GroupOut)
     def post(self, data):
         """Create a group; the token's user becomes its organiser."""
-        return groups.create_group(g.api_user, data["name"], data["description"], data["timezone"])
+        return groups.create_group(api_user(), data["name"], data["description"], data["timezone"])
 
 
 @blp.route("/groups/<int:group_id>/members")
@@ -41,14 +40,14 @@ class Members(MethodView):
     @blp.response(200, MemberOut(many=True))
     def get(self, group_id):
         """List the group's members."""
-        return groups.members(access.organised_group(g.api_user, group_id))
+        return groups.members(access.organised_group(api_user(), group_id))
 
     @blp.arguments(MemberIn)
     @blp.response(201, MemberOut, description="Added.")
     @blp.alt_response(200, schema=MemberOut, description="Already a member: nothing changed.")
     def post(self, data, group_id):
         """Add a member by email; idempotent (200 if already a member)."""
-        group = access.organised_group(g.api_user, group_id)
+        group = access.organised_group(api_user(), group_id)
         membership, created = groups.add_member(group, data["name"], data["email"], data["company"])
         return membership, 201 if created else 200
 
@@ -59,7 +58,7 @@ class Meetings(MethodView):
     @blp.response(201, MeetingsOut)
     def post(self, data):
         """Create a meeting (or a series with ``recurrence`` and ``count``)."""
-        group = access.organised_group(g.api_user, data["group_id"])
+        group = access.organised_group(api_user(), data["group_id"])
         groups.check_timezone(data["timezone"])
         tz = ZoneInfo(data["timezone"])
         details = MeetingDetails(
@@ -83,7 +82,7 @@ class MeetingResource(MethodView):
     @blp.response(200, MeetingOut)
     def get(self, meeting_id):
         """One meeting."""
-        return access.organised_meeting(g.api_user, meeting_id)
+        return access.organised_meeting(api_user(), meeting_id)
 
 
 @blp.route("/meetings/<int:meeting_id>/registrations")
@@ -91,7 +90,7 @@ class Registrations(MethodView):
     @blp.response(200, RegistrationsOut)
     def get(self, meeting_id):
         """List the meeting's registrations with their passes and check-in state."""
-        meeting = access.organised_meeting(g.api_user, meeting_id)
+        meeting = access.organised_meeting(api_user(), meeting_id)
         return {"registrations": registrations.for_meeting(meeting)}
 
     @blp.arguments(RegistrationIn)
@@ -99,7 +98,7 @@ class Registrations(MethodView):
     @blp.alt_response(200, schema=RegistrationOut, description="Already registered.")
     def post(self, data, meeting_id):
         """Register a member; answers the pass URL and token. Idempotent."""
-        meeting = access.organised_meeting(g.api_user, meeting_id)
+        meeting = access.organised_meeting(api_user(), meeting_id)
         if "user_id" in data:
             user = db.session.get(User, data["user_id"])
         else:

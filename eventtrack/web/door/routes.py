@@ -83,7 +83,7 @@ def scan(meeting_id: int):
     if not isinstance(code, str) or not (nonce is None or isinstance(nonce, str)):
         return jsonify(status="error", message='Send JSON {"code": "…", "nonce": "…"}.'), 400
     try:
-        result = checkin.check_in(meeting, code, current_user, utcnow(), "pass_scan", nonce)
+        result = checkin.check_in(meeting.id, code, current_user.id, utcnow(), "pass_scan", nonce)
     except Invalid as exc:
         db.session.rollback()
         return jsonify(status="error", message=exc.message), 422
@@ -97,7 +97,7 @@ def checkin_pass():
     form = PassCheckinForm()
     if not form.validate_on_submit():
         abort(400)
-    result = checkin.check_in(None, form.token.data, current_user, utcnow(), "pass_scan")
+    result = checkin.check_in(None, form.token.data, current_user.id, utcnow(), "pass_scan")
     reg = (
         access.organised_registration(current_user, result.registration_id)
         if (result.registration_id)
