@@ -66,8 +66,8 @@ class DriverStatement:
         """Run with ``params``; the first row it returns, if it returns rows."""
         connection = db.session.connection()
         sql, bind = self._prepare(connection.dialect)
-        for name in self.datetimes:
-            params[name] = bind(params[name])
+        if self.datetimes:
+            params = {**params, **{name: bind(params[name]) for name in self.datetimes}}
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             cursor.execute(sql, params)

@@ -393,34 +393,20 @@ def _fast_check_in(
     token: str, meeting_id: int | None, actor_id: int, now: datetime, how: str, nonce: str | None
 ) -> CheckinResult | None:
     """The common case: one UPDATE … RETURNING, the event row, the commit. None when the
-    pass cannot be checked in as it is; nothing has changed then."""
+    pass cannot be checked in as it is; nothing has changed then, and the session's
+    transaction has been rolled back."""
     params = {"token": token, "at": now, "actor_id": actor_id, "how": how}
-    if meeting_id is None:
-        row = _FAST_CHECK_IN.first(params)
-    else:
-        row = _FAST_CHECK_IN_AT.first({**params, "meeting_id": meeting_id})
-    if row is None:
-        return None
-    reg_id, reg_meeting_id, name, first_time = row
-    result = CheckinResult(
-        status=CHECKED_IN,
-        message=f"Checked in: {name}",
-        registration_id=reg_id,
-        name=name,
-        checked_in_at=now,
-        first_time=bool(first_time),
-    )
+    if meeting_id is not None:
+        params["meeting_id"] = meeting_id
+    event = {"how": how, "actor_id": actor_id, "nonce": nonce, "at": now}
     try:
-        _RECORD_CHECK_IN.first(
-            {
-                "meeting_id": reg_meeting_id,
-                "registration_id": reg_id,
-                "how": how,
-                "actor_id": actor_id,
-                "nonce": nonce,
-                "at": now,
-            }
-        )
+        row = (_FAST_CHECK_IN if meeting_id is None else _FAST_CHECK_IN_AT).first(params)
+        if row is None:
+            # Let go of the write lock the UPDATE took (SQLite) before the slow path reads.
+            db.session.rollback()
+            return None
+        reg_id, reg_meeting_id, name, first_time = row
+        _RECORD_CHECK_IN.first({**event, "meeting_id": reg_meeting_id, "registration_id": reg_id})
         db.session.commit()
     except IntegrityError:
         # The nonce was used before: undo this check-in and answer what the first one did.
@@ -429,7 +415,14 @@ def _fast_check_in(
         if replayed is None:
             raise
         return replayed
-    return result
+    return CheckinResult(
+        status=CHECKED_IN,
+        message=f"Checked in: {name}",
+        registration_id=reg_id,
+        name=name,
+        checked_in_at=now,
+        first_time=bool(first_time),
+    )
 
 
 def check_in(
