@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
@@ -69,26 +69,6 @@ class CheckinResult:
         return HTTP_STATUS[self.status]
 
 
-@dataclass
-class Attendance:
-    registered: int
-    checked_in: int
-    walk_ins: int
-    waitlist: int
-    first_timers: int
-
-
-@dataclass
-class FeedItem:
-    id: int
-    at: datetime
-    action: str
-    status: str
-    how: str
-    name: str
-    first_time: bool
-
-
 def extract_token(code: str) -> str:
     """The pass token in what a scanner read: a bare token or a pass URL ending ``/p/<token>``.
 
@@ -121,7 +101,7 @@ _OtherRegistration = aliased(Registration, name="other_registration")
 _OtherMeeting = aliased(Meeting, name="other_meeting")
 
 
-def _attended_before(meeting_id, group_id, user_id):
+def attended_before(meeting_id, group_id, user_id):
     """SQL: ``user_id`` was checked in at another meeting of the group ``group_id``."""
     other, other_meeting = _OtherRegistration, _OtherMeeting
     return exists().where(
@@ -135,7 +115,7 @@ def _attended_before(meeting_id, group_id, user_id):
 
 def is_first_time(meeting: Meeting, user_id: int) -> bool:
     """Is ``meeting`` the first meeting of its group that this member attends?"""
-    return not db.session.scalar(select(_attended_before(meeting.id, meeting.group_id, user_id)))
+    return not db.session.scalar(select(attended_before(meeting.id, meeting.group_id, user_id)))
 
 
 _INSERT_EVENT = insert(CheckinEvent.__table__)
@@ -329,7 +309,7 @@ def _attempt(
 _BY_TOKEN = (
     select(
         Registration,
-        ~_attended_before(Registration.meeting_id, Meeting.group_id, Registration.user_id),
+        ~attended_before(Registration.meeting_id, Meeting.group_id, Registration.user_id),
     )
     .join(Meeting, Meeting.id == Registration.meeting_id)
     .options(contains_eager(Registration.meeting), joinedload(Registration.user))
@@ -675,90 +655,3 @@ def self_check_in_by_email(
     if result.ok and not result.replayed:
         accounts.request_login_link(email, now, next_url)
     return result
-
-
-def attendance(meeting: Meeting) -> Attendance:
-    """Live counts for the door."""
-    checked = Registration.checked_in_at.is_not(None)
-    row = db.session.execute(
-        select(
-            func.count().filter(Registration.status == "going"),
-            func.count().filter(checked),
-            func.count().filter(checked, Registration.checkin_how == "walk_in"),
-            func.count().filter(Registration.status == "waitlist"),
-            func.count().filter(
-                checked, ~_attended_before(meeting.id, meeting.group_id, Registration.user_id)
-            ),
-        ).where(Registration.meeting_id == meeting.id)
-    ).one()
-    return Attendance(*row)
-
-
-def door_feed(meeting: Meeting, limit: int = 15) -> list[FeedItem]:
-    """The last check-in attempts at ``meeting``, newest first, first-timers flagged."""
-    rows = db.session.execute(
-        select(
-            CheckinEvent,
-            User.name,
-            and_(
-                CheckinEvent.status == CHECKED_IN,
-                ~_attended_before(meeting.id, meeting.group_id, Registration.user_id),
-            ),
-        )
-        .outerjoin(Registration, Registration.id == CheckinEvent.registration_id)
-        .outerjoin(User, User.id == Registration.user_id)
-        .where(CheckinEvent.meeting_id == meeting.id)
-        .order_by(CheckinEvent.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        FeedItem(
-            id=event.id,
-            at=event.at,
-            action=event.action,
-            status=event.status,
-            how=event.how,
-            name=name or "",
-            first_time=bool(first),
-        )
-        for event, name, first in rows
-    ]
-
-
-def first_timers(meeting: Meeting) -> list[Registration]:
-    """Who is checked in at their first meeting of this group: someone should say hello."""
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .options(joinedload(Registration.user))
-            .where(
-                Registration.meeting_id == meeting.id,
-                Registration.checked_in_at.is_not(None),
-                ~_attended_before(meeting.id, meeting.group_id, Registration.user_id),
-            )
-            .order_by(Registration.checked_in_at.desc())
-        )
-    )
-
-
-def search(meeting: Meeting, query: str, limit: int = 30) -> list[Registration]:
-    """Registrations of ``meeting`` whose name, email or company contains ``query``."""
-    query = (query or "").strip().lower()[:100]
-    stmt = (
-        select(Registration)
-        .join(User, User.id == Registration.user_id)
-        .options(joinedload(Registration.user))
-        .where(Registration.meeting_id == meeting.id)
-        .order_by(func.lower(User.name), Registration.id)
-        .limit(limit)
-    )
-    if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(User.name).like(pattern, escape="\\"),
-                User.email.like(pattern, escape="\\"),
-                func.lower(User.company).like(pattern, escape="\\"),
-            )
-        )
-    return list(db.session.scalars(stmt))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from eventtrack.extensions import db
 from eventtrack.models import Membership, OutboxMessage, Registration, User
 from eventtrack.models.checkin import CheckinEvent
-from eventtrack.services import checkin
+from eventtrack.services import attendance, checkin
 from eventtrack.services.errors import Invalid
 from eventtrack.services.registrations import new_pass_token
 
@@ -282,7 +282,7 @@ def test_walk_in_becomes_member_registration_and_check_in(door, now):
     )
     reg = db.session.scalar(select(Registration).where(Registration.user_id == user.id))
     assert (reg.status, reg.checkin_how, reg.checked_in_at) == ("going", "walk_in", now)
-    assert checkin.attendance(door.meeting).walk_ins == 1
+    assert attendance.counts(door.meeting).walk_ins == 1
 
 
 def test_walk_in_of_a_registered_member_checks_in_their_registration(door, make, now):
@@ -384,7 +384,7 @@ def test_first_time_means_first_attended_meeting_of_this_group(door, make, now):
         ).first_time
 
     assert answers == {regular.id: False, no_show.id: True, elsewhere.id: True}
-    assert {r.user_id for r in checkin.first_timers(door.meeting)} == {no_show.id, elsewhere.id}
+    assert {r.user_id for r in attendance.first_timers(door.meeting)} == {no_show.id, elsewhere.id}
 
 
 def test_attendance_counts_and_door_feed(door, make, now):
@@ -396,11 +396,11 @@ def test_attendance_counts_and_door_feed(door, make, now):
     checkin.check_in(door.meeting.id, "bogus-token-123", door.organiser.id, now)
     checkin.walk_in(door.meeting, "Walker", "walker@example.com", door.organiser, now)
 
-    counts = checkin.attendance(door.meeting)
+    counts = attendance.counts(door.meeting)
 
     assert (counts.registered, counts.checked_in, counts.walk_ins, counts.waitlist) == (4, 2, 1, 1)
     assert counts.first_timers == 2
-    feed = checkin.door_feed(door.meeting)
+    feed = attendance.feed(door.meeting)
     assert [(f.status, f.name) for f in feed] == [
         ("checked_in", "Walker"),
         ("invalid", ""),
@@ -417,7 +417,7 @@ def test_search_finds_by_name_email_or_company(door, make):
     make.registration(door.meeting, bob)
 
     def names(q):
-        return [r.user.name for r in checkin.search(door.meeting, q)]
+        return [r.user.name for r in attendance.search(door.meeting, q)]
 
     assert names("ruiz") == ["Ana Ruiz"]
     assert names("ZETA.test") == ["Bob 100%"]

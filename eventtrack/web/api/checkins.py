@@ -5,7 +5,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from ...models import utcnow
-from ...services import access, checkin
+from ...services import access, attendance, checkin
 from .auth import api_blueprint, api_user
 from .schemas import Strict, load_json
 
@@ -101,5 +101,5 @@ class Attendance(MethodView):
     def get(self, meeting_id):
         """Live counts: registered, checked in, walk-ins, waitlist, first-timers."""
         meeting = access.organised_meeting(api_user(), meeting_id)
-        counts = checkin.attendance(meeting)
+        counts = attendance.counts(meeting)
         return {"meeting_id": meeting.id, **vars(counts)}

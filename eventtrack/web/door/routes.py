@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from ...extensions import db, limiter
 from ...links import external_url
 from ...models import utcnow
-from ...services import access, checkin, kiosk, passes
+from ...services import access, attendance, checkin, kiosk, passes
 from ...services.errors import Invalid
 from .forms import ActionForm, PassCheckinForm, SelfCheckinForm, WalkInForm
 
@@ -53,9 +53,9 @@ def live(meeting_id: int):
     meeting = _meeting(meeting_id)
     context = dict(
         meeting=meeting,
-        counts=checkin.attendance(meeting),
-        feed=checkin.door_feed(meeting),
-        first_timers=checkin.first_timers(meeting),
+        counts=attendance.counts(meeting),
+        feed=attendance.feed(meeting),
+        first_timers=attendance.first_timers(meeting),
     )
     if request.args.get("partial"):
         return render_template("door/_live.html", **context), NO_STORE
@@ -117,7 +117,7 @@ def manual(meeting_id: int):
     context = dict(
         meeting=meeting,
         query=query,
-        results=checkin.search(meeting, query),
+        results=attendance.search(meeting, query),
         action_form=ActionForm(),
     )
     if request.args.get("partial"):
@@ -125,7 +125,7 @@ def manual(meeting_id: int):
     return render_template(
         "door/manual.html",
         walk_in_form=WalkInForm(),
-        counts=checkin.attendance(meeting),
+        counts=attendance.counts(meeting),
         **context,
     )
 
@@ -187,10 +187,10 @@ def walk_in(meeting_id: int):
         "door/manual.html",
         meeting=meeting,
         query="",
-        results=checkin.search(meeting, ""),
+        results=attendance.search(meeting, ""),
         action_form=ActionForm(),
         walk_in_form=form,
-        counts=checkin.attendance(meeting),
+        counts=attendance.counts(meeting),
     ), 422
 
 
@@ -207,7 +207,7 @@ def kiosk_page(meeting_id: int):
         meeting=meeting,
         refresh_in=kiosk.seconds_to_next_step(now),
         step=kiosk.STEP_SECONDS,
-        counts=checkin.attendance(meeting),
+        counts=attendance.counts(meeting),
     )
 
 

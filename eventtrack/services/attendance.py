@@ -1,0 +1,120 @@
+"""What the door shows organisers while people arrive: live counts, the last scans, the
+first-timers to welcome, and search over the registrations. Read-only; check-in itself is
+``services.checkin``."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import Meeting, Registration, User
+from ..models.checkin import CheckinEvent
+from . import checkin
+
+
+@dataclass
+class Attendance:
+    registered: int
+    checked_in: int
+    walk_ins: int
+    waitlist: int
+    first_timers: int
+
+
+@dataclass
+class FeedItem:
+    id: int
+    at: datetime
+    action: str
+    status: str
+    how: str
+    name: str
+    first_time: bool
+
+
+def counts(meeting: Meeting) -> Attendance:
+    """Live counts for the door."""
+    checked = Registration.checked_in_at.is_not(None)
+    new = ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id)
+    row = db.session.execute(
+        select(
+            func.count().filter(Registration.status == "going"),
+            func.count().filter(checked),
+            func.count().filter(checked, Registration.checkin_how == "walk_in"),
+            func.count().filter(Registration.status == "waitlist"),
+            func.count().filter(checked, new),
+        ).where(Registration.meeting_id == meeting.id)
+    ).one()
+    return Attendance(*row)
+
+
+def feed(meeting: Meeting, limit: int = 15) -> list[FeedItem]:
+    """The last check-in attempts at ``meeting``, newest first, first-timers flagged."""
+    rows = db.session.execute(
+        select(
+            CheckinEvent,
+            User.name,
+            and_(
+                CheckinEvent.status == checkin.CHECKED_IN,
+                ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id),
+            ),
+        )
+        .outerjoin(Registration, Registration.id == CheckinEvent.registration_id)
+        .outerjoin(User, User.id == Registration.user_id)
+        .where(CheckinEvent.meeting_id == meeting.id)
+        .order_by(CheckinEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        FeedItem(
+            id=event.id,
+            at=event.at,
+            action=event.action,
+            status=event.status,
+            how=event.how,
+            name=name or "",
+            first_time=bool(first),
+        )
+        for event, name, first in rows
+    ]
+
+
+def first_timers(meeting: Meeting) -> list[Registration]:
+    """Who is checked in at their first meeting of this group: someone should say hello."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .options(joinedload(Registration.user))
+            .where(
+                Registration.meeting_id == meeting.id,
+                Registration.checked_in_at.is_not(None),
+                ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id),
+            )
+            .order_by(Registration.checked_in_at.desc())
+        )
+    )
+
+
+def search(meeting: Meeting, query: str, limit: int = 30) -> list[Registration]:
+    """Registrations of ``meeting`` whose name, email or company contains ``query``."""
+    query = (query or "").strip().lower()[:100]
+    stmt = (
+        select(Registration)
+        .join(User, User.id == Registration.user_id)
+        .options(joinedload(Registration.user))
+        .where(Registration.meeting_id == meeting.id)
+        .order_by(func.lower(User.name), Registration.id)
+        .limit(limit)
+    )
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+                func.lower(User.company).like(pattern, escape="\\"),
+            )
+        )
+    return list(db.session.scalars(stmt))
