@@ -518,7 +518,7 @@ def walk_in(
 
     ``how`` is ``walk_in`` when an organiser adds them (any time, any registration state), or
     ``kiosk``/``poster`` when they type their own email at the door: then the check-in window
-    applies and only a place ('going') or no registration at all lets them in.
+    applies, and a place ('going') or a free one lets them in, whatever their registration.
     """
     nonce = _clean_nonce(nonce)
     by_organiser = how == "walk_in"
@@ -613,6 +613,19 @@ def walk_in(
             "manual",
             nonce,
             enforce_window=False,
+            from_statuses=("going", "waitlist", "cancelled"),
+        )
+    if reg.status != "going" and registrations.status_for_new(meeting) == "going":
+        # A cancelled (or waitlisted) registration at the door is treated as a newcomer would
+        # be: a free place lets them in. Refusing them while letting a stranger in would also
+        # tell whoever typed the address that it has such a registration.
+        return _attempt(
+            reg,
+            actor,
+            now,
+            how,
+            nonce,
+            enforce_window=True,
             from_statuses=("going", "waitlist", "cancelled"),
         )
     return _attempt(reg, actor, now, how, nonce, enforce_window=True)

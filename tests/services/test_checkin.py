@@ -345,15 +345,28 @@ def test_self_check_in_by_new_email_makes_a_walk_in(door, now):
     assert (reg.user.name, reg.checkin_how, reg.status) == ("Nina New", "walk_in", "going")
 
 
-def test_self_check_in_by_email_of_a_cancelled_registration_is_refused(door, make, now):
+def test_self_check_in_by_email_of_a_cancelled_registration_takes_a_free_place(door, make, now):
     reg = make.registration(
         door.meeting, make.member(door.group, email="c@example.com"), status="cancelled"
     )
 
     result = checkin.self_check_in_by_email(door.meeting, "C", "c@example.com", now, "kiosk")
 
-    assert result.status == "cancelled"
-    assert fresh(reg).checked_in_at is None
+    assert result.status == "checked_in"
+    assert (fresh(reg).status, fresh(reg).checked_in_at) == ("going", now)
+
+
+def test_self_check_in_by_email_of_a_cancelled_registration_of_a_full_meeting_is_refused(make, now):
+    organiser = make.organiser()
+    group = make.group(organiser)
+    meeting = make.meeting(group, starts_in=timedelta(minutes=10), capacity=1, now=now)
+    make.registration(meeting, make.member(group))
+    reg = make.registration(meeting, make.member(group, email="c@example.com"), status="cancelled")
+
+    result = checkin.self_check_in_by_email(meeting, "C", "c@example.com", now, "kiosk")
+
+    assert not result.ok
+    assert (fresh(reg).status, fresh(reg).checked_in_at) == ("cancelled", None)
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 

@@ -352,6 +352,27 @@ def test_known_and_unknown_emails_get_the_same_answer(door, client, auth, now):
     assert answer("ana@example.com") == answer("somebody-new@example.com")
 
 
+def test_cancelled_and_waitlisted_emails_get_a_newcomers_answer(door, client, auth, make, now):
+    make.registration(door.meeting, make.member(door.group, email="c@example.com"), "cancelled")
+    auth.logout()
+    code = kiosk.kiosk_code(door.meeting, now)
+    ticket = _ticket(client, code)
+
+    def answer(email):
+        html = client.post(
+            f"/door/in/{code}", data={"ticket": ticket, "name": "Sam", "email": email}
+        ).get_data(as_text=True)
+        return re.search(r'<main id="main".*</main>', html, re.S).group(0)
+
+    assert "checked in" in answer("c@example.com") == answer("new-1@example.com")
+
+    door.meeting.capacity = 3  # now full: Ana, the cancelled one come back, the newcomer
+    make.registration(door.meeting, make.member(door.group, email="w@example.com"), "waitlist")
+    full = answer("new-2@example.com")
+    assert "could not check you in" in full
+    assert answer("w@example.com") == full
+
+
 def test_signed_in_member_with_a_registration_is_checked_in_at_once(door, client, auth, now):
     auth.login_as(door.ana)
 
