@@ -51,8 +51,14 @@ test-postgres: setup system-deps
 
 test: lint test-sqlite test-postgres
 
+# The check-in benchmark runs on SQLite, then on PostgreSQL where a server answers.
 bench: setup system-deps
 	$(BIN)/python -m bench.checkin
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  $(BIN)/python -m bench.checkin --postgres $(PG_URL); \
+	else \
+	  echo "*** PostgreSQL at $(PG_URL) does not answer: its check-in figure was NOT measured. ***"; \
+	fi
 	$(BIN)/python -m bench.followups
 
 clean:
