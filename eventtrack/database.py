@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 from .models.types import UTCDateTime
@@ -41,11 +41,16 @@ class DriverStatement:
     door's check-in runs a few statements per scan, hundreds of times a second, so those are
     written once as portable SQL with ``:name`` parameters and run on the DBAPI cursor of the
     session's own connection: in the session's transaction, committed or rolled back with it.
-    Datetime parameters (named in ``datetimes``) are stored as ``UTCDateTime`` stores them, and
-    a constraint violation is raised as SQLAlchemy's ``IntegrityError``, as the ORM would.
+    Datetime parameters (named in ``datetimes``) are bound exactly as ``UTCDateTime`` binds
+    them (on SQLite the text compares equal to what the ORM wrote), and driver errors are
+    raised as SQLAlchemy's (``IntegrityError`` for a constraint), as the ORM would raise them.
+    SQLAlchemy's events (logging, statement counters) do not see these statements.
     """
 
     def __init__(self, sql: str, datetimes: tuple[str, ...] = ()):
+        if any(_NAMED_PARAM.search(quoted) for quoted in _QUOTED.findall(sql)):
+            # psycopg's paramstyle is made by rewriting :name, which would also rewrite quotes.
+            raise ValueError("no ':name' inside quotes in a DriverStatement")
         self.sql = sql
         self.datetimes = datetimes
         self._prepared: dict[str, tuple[str, Callable]] = {}
@@ -58,7 +63,8 @@ class DriverStatement:
                 sql = _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
             elif dialect.paramstyle not in ("named", "qmark"):
                 raise NotImplementedError(f"paramstyle {dialect.paramstyle}")
-            bind = UTCDateTime().bind_processor(dialect) or (lambda value: value)
+            # The dialect's own type: on SQLite it writes the text the ORM writes.
+            bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
             prepared = self._prepared[dialect.name] = (sql, bind)
         return prepared
 
@@ -72,10 +78,17 @@ class DriverStatement:
         try:
             cursor.execute(sql, params)
             return cursor.fetchone() if cursor.description else None
-        except connection.dialect.loaded_dbapi.IntegrityError as exc:
-            raise IntegrityError(self.sql, params, exc) from exc
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                self.sql,
+                params,
+                exc,
+                connection.dialect.loaded_dbapi.Error,
+                dialect=connection.dialect,
+            ) from exc
         finally:
             cursor.close()
 
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_QUOTED = re.compile(r"'(?:[^']|'')*'")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from eventtrack.database import DriverStatement
 from eventtrack.extensions import db
@@ -17,6 +17,9 @@ INSERT_TOKEN = DriverStatement(
 )
 TOKENS_SINCE = DriverStatement(
     "SELECT count(*) FROM api_tokens WHERE created_at >= :since", datetimes=("since",)
+)
+TOKENS_UNTIL = DriverStatement(
+    "SELECT count(*) FROM api_tokens WHERE created_at <= :until", datetimes=("until",)
 )
 
 
@@ -40,6 +43,28 @@ def test_driver_statement_compares_datetimes_as_the_orm_stores_them(make, now):
 
     assert TOKENS_SINCE.first({"since": now}) == (1,)
     assert TOKENS_SINCE.first({"since": now + timedelta(microseconds=1)}) == (0,)
+
+
+def test_driver_statement_datetimes_equal_what_the_orm_wrote(make, now):
+    # SQLite keeps text: "…:54" and "…:54.000000" are the same time but not the same text.
+    user = make.user()
+    db.session.add(ApiToken(user_id=user.id, token_hash="d" * 64, created_at=now))
+    db.session.commit()
+
+    assert TOKENS_UNTIL.first({"until": now}) == (1,)
+    assert TOKENS_SINCE.first({"since": now}) == (1,)
+
+
+def test_driver_statement_refuses_a_parameter_inside_quotes():
+    with pytest.raises(ValueError):
+        DriverStatement("SELECT 'at :noon' WHERE x = :noon")
+    DriverStatement("SELECT 1 WHERE opens = '18:30' AND x = :noon")  # not a parameter
+
+
+def test_driver_statement_raises_sqlalchemy_errors(app):
+    with pytest.raises(DBAPIError):  # not the driver's own exception
+        DriverStatement("SELECT * FROM no_such_table WHERE id = :id").first({"id": 1})
+    db.session.rollback()
 
 
 def test_driver_statement_raises_sqlalchemy_integrity_error(make, now):

@@ -418,7 +418,8 @@ def check_in(
 
     Raises ``NotFound`` when ``actor_id`` does not organise ``meeting_id``. With ``meeting_id``
     None the pass's own meeting is meant, and a pass of a meeting the actor does not organise
-    is ``invalid``.
+    is ``invalid``. It commits or rolls back its own transaction: call it with nothing pending
+    in the session.
     """
     nonce = _clean_nonce(nonce)
     token = extract_token(code)

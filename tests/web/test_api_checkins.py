@@ -270,3 +270,27 @@ def test_answer_is_what_the_documented_schema_dumps(app, result):
 
     assert status == result.http_status
     assert response.get_json() == checkins.CheckinOut().dump(result)
+
+
+@pytest.mark.parametrize(
+    "data, content_type, status",
+    [
+        ("{not json", "application/json", 400),
+        ("", "application/json", 422),
+        ("token=x", "text/plain", 422),
+        ("[1, 2]", "application/json", 422),
+    ],
+)
+def test_bad_bodies_are_answered_as_on_the_other_api_routes(
+    door, client, data, content_type, status
+):
+    # /checkins validates its body without webargs (the door's hot path); /groups uses webargs.
+    def send(path):
+        headers = {"Authorization": f"Bearer {door.token}"}
+        response = client.post(path, data=data, content_type=content_type, headers=headers)
+        error = response.get_json()["error"]
+        fields = {"<required>" if k in ("token", "name") else k for k in error.get("fields", {})}
+        return response.status_code, error["code"], fields
+
+    assert send("/api/v1/checkins") == send("/api/v1/groups")
+    assert send("/api/v1/checkins")[0] == status

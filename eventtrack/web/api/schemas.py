@@ -14,10 +14,13 @@ class Strict(Schema):
 
 
 def load_json(schema: Schema) -> dict:
-    """The request's JSON body loaded by ``schema``; a 422 like ``@blp.arguments`` gives else."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(422, messages={"json": {"_schema": ["Send a JSON object."]}})
+    """The request's JSON body loaded by ``schema``, answering bad input as ``@blp.arguments``
+    does: 400 for a body that is not JSON, 422 with the fields for one that does not fit."""
+    body = {}
+    if request.is_json and request.get_data(cache=True):
+        body = request.get_json(silent=True)
+        if body is None:
+            abort(400, messages={"json": ["Invalid JSON body."]})
     try:
         return schema.load(body)
     except ValidationError as err:
