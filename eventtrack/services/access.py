@@ -12,8 +12,9 @@ from .errors import NotFound
 
 
 def organiser_of_sql(user_param: str, group_column: str) -> str:
-    """``organiser_of`` as SQL text, for driver-level statements (``database.DriverStatement``):
-    the user in the parameter ``:user_param`` organises the group in ``group_column``."""
+    """SQL text for driver-level statements (``database.DriverStatement``): the user in the
+    parameter ``:user_param`` organises the group in ``group_column`` — the rule of
+    ``is_organiser`` and ``organised_meeting``, for statements that fold it into a write."""
     # Built from this module's constants at import time, never from input.
     return (
         "EXISTS (SELECT 1 FROM memberships"  # noqa: S608
