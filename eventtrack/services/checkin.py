@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, case, exists, insert, select, update
+from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
@@ -118,7 +118,13 @@ def is_first_time(meeting: Meeting, user_id: int) -> bool:
     return not db.session.scalar(select(attended_before(meeting.id, meeting.group_id, user_id)))
 
 
-_INSERT_EVENT = insert(CheckinEvent.__table__)
+# Every attempt's row, on the hot path of every scan: driver-level SQL (``DriverStatement``).
+_INSERT_EVENT = DriverStatement(
+    "INSERT INTO checkin_events"
+    " (meeting_id, registration_id, action, status, how, actor_id, nonce, at)"
+    " VALUES (:meeting_id, :registration_id, :action, :status, :how, :actor_id, :nonce, :at)",
+    datetimes=("at",),
+)
 
 
 def _record(
@@ -132,9 +138,7 @@ def _record(
     now: datetime,
     action: str = "checkin",
 ) -> None:
-    # On the session's connection: a Core insert needs none of the ORM's work around it.
-    db.session.connection().execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.first(
         {
             "meeting_id": meeting_id,
             "registration_id": registration_id,
@@ -256,6 +260,7 @@ def _attempt(
 ) -> CheckinResult:
     """Check ``reg`` in if its state allows it; the conditional UPDATE decides races."""
     meeting = reg.meeting
+    actor_id = actor.id if actor is not None else None
     result = CheckinResult(status=CHECKED_IN, message="", registration_id=reg.id)
     result.name = reg.user.name
     if meeting.status == "cancelled":
@@ -271,7 +276,7 @@ def _attempt(
                 "reg_id": reg.id,
                 "from_statuses": list(from_statuses),
                 "at": now,
-                "by_id": actor.id if actor is not None else None,
+                "by_id": actor_id,
                 "with_how": how,
             },
         ).rowcount
@@ -301,7 +306,7 @@ def _attempt(
         meeting_id=meeting.id,
         registration_id=reg.id,
         how=how,
-        actor_id=actor.id if actor is not None else None,
+        actor_id=actor_id,
         now=now,
     )
 
@@ -360,13 +365,6 @@ _FAST_CHECK_IN_AT = DriverStatement(
     _FAST_CHECK_IN_SQL.format(at_meeting="AND registrations.meeting_id = :meeting_id"),
     datetimes=("at",),
 )
-_RECORD_CHECK_IN = DriverStatement(
-    "INSERT INTO checkin_events"
-    " (meeting_id, registration_id, action, status, how, actor_id, nonce, at)"
-    " VALUES (:meeting_id, :registration_id, 'checkin', 'checked_in', :how, :actor_id, :nonce,"
-    " :at)",
-    datetimes=("at",),
-)
 
 
 def _fast_check_in(
@@ -378,30 +376,28 @@ def _fast_check_in(
     params = {"token": token, "at": now, "actor_id": actor_id, "how": how}
     if meeting_id is not None:
         params["meeting_id"] = meeting_id
-    event = {"how": how, "actor_id": actor_id, "nonce": nonce, "at": now}
-    try:
-        row = (_FAST_CHECK_IN if meeting_id is None else _FAST_CHECK_IN_AT).first(params)
-        if row is None:
-            # Let go of the write lock the UPDATE took (SQLite) before the slow path reads.
-            db.session.rollback()
-            return None
-        reg_id, reg_meeting_id, name, first_time = row
-        _RECORD_CHECK_IN.first({**event, "meeting_id": reg_meeting_id, "registration_id": reg_id})
-        db.session.commit()
-    except IntegrityError:
-        # The nonce was used before: undo this check-in and answer what the first one did.
+    row = (_FAST_CHECK_IN if meeting_id is None else _FAST_CHECK_IN_AT).first(params)
+    if row is None:
+        # Let go of the write lock the UPDATE took (SQLite) before the slow path reads.
         db.session.rollback()
-        replayed = _replay(nonce, actor_id) if nonce else None
-        if replayed is None:
-            raise
-        return replayed
-    return CheckinResult(
+        return None
+    reg_id, reg_meeting_id, name, first_time = row
+    result = CheckinResult(
         status=CHECKED_IN,
         message=f"Checked in: {name}",
         registration_id=reg_id,
         name=name,
         checked_in_at=now,
         first_time=bool(first_time),
+    )
+    return _finish(
+        result,
+        nonce,
+        meeting_id=reg_meeting_id,
+        registration_id=reg_id,
+        how=how,
+        actor_id=actor_id,
+        now=now,
     )
 
 
@@ -495,7 +491,7 @@ def undo(reg: Registration, actor: User, now: datetime) -> CheckinResult:
         registration_id=reg.id,
         status=status,
         how="manual",
-        actor_id=actor.id if actor is not None else None,
+        actor_id=actor.id,
         nonce=None,
         now=now,
         action="undo",
@@ -523,6 +519,7 @@ def walk_in(
     """
     nonce = _clean_nonce(nonce)
     by_organiser = how == "walk_in"
+    actor_id = actor.id if actor is not None else None
     if meeting.status == "cancelled" or (
         not by_organiser and not meeting.checkin_opens_at <= now <= meeting.checkin_closes_at
     ):
@@ -533,7 +530,7 @@ def walk_in(
             meeting_id=meeting.id,
             registration_id=None,
             how=how,
-            actor_id=actor.id if actor is not None else None,
+            actor_id=actor_id,
             now=now,
         )
     if not (name or "").strip() and by_organiser:
@@ -560,7 +557,7 @@ def walk_in(
                     created_at=now,
                     status_changed_at=now,
                     checked_in_at=None if full else now,
-                    checked_in_by_id=actor.id if actor is not None and not full else None,
+                    checked_in_by_id=None if full else actor_id,
                     checkin_how=None if full else "walk_in",
                 )
                 db.session.add(reg)
@@ -586,7 +583,7 @@ def walk_in(
                     meeting_id=meeting.id,
                     registration_id=reg.id,
                     how=how,
-                    actor_id=actor.id if actor is not None else None,
+                    actor_id=actor_id,
                     now=now,
                 )
             result = CheckinResult(
@@ -603,7 +600,7 @@ def walk_in(
                 meeting_id=meeting.id,
                 registration_id=reg.id,
                 how="walk_in",
-                actor_id=actor.id if actor is not None else None,
+                actor_id=actor_id,
                 now=now,
             )
     if by_organiser:
