@@ -80,3 +80,14 @@ def registration(m: Meeting, u: User | None = None, status="going", **kwargs) ->
     db.session.add(r)
     db.session.commit()
     return r
+
+
+def registrations(m: Meeting, count: int) -> list[Registration]:
+    """``count`` new people registered for ``m`` (not made members: bulk, for load tests)."""
+    users = [User(name=f"P{i}", email=f"p{i}@bulk.test") for i in range(count)]
+    db.session.add_all(users)
+    db.session.flush()
+    regs = [Registration(meeting_id=m.id, user_id=u.id, pass_token=new_pass_token()) for u in users]
+    db.session.add_all(regs)
+    db.session.commit()
+    return regs
