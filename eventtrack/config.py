@@ -22,7 +22,9 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # SQLite: copy the write-ahead log into the database from a background thread this
+    # often (0: in the commit that fills 1,000 pages of it, SQLite's default).
+    "SQLITE_CHECKPOINT_SECONDS": 1.0,
     # flask-smorest / OpenAPI
     "API_TITLE": "eventtrack API",
     "API_VERSION": "v1",
@@ -65,6 +67,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
+        # A server connection can drop while it idles in the pool; a SQLite file cannot.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not url.startswith("sqlite")}
     app.config.setdefault("MAIL_OUTBOX_DIR", str(instance / "mail"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)

@@ -1,14 +1,23 @@
-"""Driver-level statements for the hot path (``eventtrack.database.DriverStatement``)."""
+"""The hot path's database layer: driver-level statements and transactions, SQLite's writers'
+queue and its background checkpoints (``eventtrack.database``)."""
 
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from eventtrack.database import DriverStatement
+from eventtrack import create_app
+from eventtrack.database import DriverStatement, DriverTransaction, _sqlite_writers
 from eventtrack.extensions import db
-from eventtrack.models import ApiToken
+from eventtrack.models import ApiToken, Group
 
 INSERT_TOKEN = DriverStatement(
     "INSERT INTO api_tokens (user_id, token_hash, created_at)"
@@ -75,3 +84,129 @@ def test_driver_statement_raises_sqlalchemy_integrity_error(make, now):
     with pytest.raises(IntegrityError):
         INSERT_TOKEN.first(params)
     db.session.rollback()
+
+
+def _tokens() -> int:
+    return db.session.scalar(select(func.count(ApiToken.id)))
+
+
+def test_driver_transaction_commits_on_a_connection_of_its_own(make, now):
+    user = make.user()
+    assert not db.session().in_transaction()
+
+    with DriverTransaction() as tx:
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "e" * 64, "created_at": now}, tx)
+        assert _tokens() == 0  # the session's connection does not see it yet
+        db.session.rollback()
+        tx.commit()
+
+    assert _tokens() == 1
+
+
+def test_driver_transaction_rolls_back_what_it_did_not_commit(make, now):
+    user = make.user()
+    with DriverTransaction() as tx:
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "f" * 64, "created_at": now}, tx)
+    with DriverTransaction() as tx:
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "g" * 64, "created_at": now}, tx)
+        tx.rollback()
+
+    assert _tokens() == 0
+    assert db.engine.pool.checkedout() <= 1  # both connections went back (the session's stays)
+
+
+def test_driver_transaction_joins_the_session_when_it_is_in_a_transaction(make, now):
+    user = make.user()
+    db.session.add(ApiToken(user_id=user.id, token_hash="h" * 64, created_at=now))
+    db.session.flush()
+    connections = db.engine.pool.checkedout()
+
+    with DriverTransaction(writes=True) as tx:
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "i" * 64, "created_at": now}, tx)
+        assert db.engine.pool.checkedout() == connections  # no second connection
+        tx.commit()  # the session's commit: both rows
+
+    db.session.rollback()
+    assert _tokens() == 2
+
+
+def _lock_from_another_process(path: str) -> int:
+    code = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, path], capture_output=True).returncode
+
+
+def test_sqlite_writers_take_turns_across_threads_and_processes(tmp_path):
+    path = str(tmp_path / "queue.sqlite3")
+    writers = _sqlite_writers(path)
+    assert _sqlite_writers(path) is writers
+    assert _sqlite_writers(":memory:") is None
+
+    writers.acquire()
+    assert _lock_from_another_process(path + "-writers.lock") != 0
+    in_turn = threading.Event()
+
+    def other_thread():
+        writers.acquire()
+        in_turn.set()
+        writers.release()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert not in_turn.wait(0.3)  # waits while this thread writes
+    writers.release()
+    assert in_turn.wait(10)
+    thread.join()
+    assert _lock_from_another_process(path + "-writers.lock") == 0
+
+
+def _rows_in_the_database_file(path: Path) -> int:
+    """Rows of ``groups`` in the database file alone, without its write-ahead log."""
+    copy = path.with_name("copy-" + path.name)
+    shutil.copyfile(path, copy)
+    connection = sqlite3.connect(copy)
+    try:
+        return connection.execute("SELECT count(*) FROM groups").fetchone()[0]
+    except sqlite3.OperationalError:  # the table itself is still only in the log
+        return 0
+    finally:
+        connection.close()
+        copy.unlink()
+
+
+@pytest.mark.parametrize("seconds", [0.05, 0])
+def test_sqlite_log_is_copied_into_the_database_in_the_background(app_config, tmp_path, seconds):
+    path = tmp_path / "checkpoint.sqlite3"
+    config = {**app_config, "DATABASE_URL": f"sqlite:///{path}"}
+    app = create_app({**config, "SQLITE_CHECKPOINT_SECONDS": seconds})
+    with app.app_context():
+        db.create_all()
+        db.session.add(Group(name="Checkpointed"))
+        db.session.commit()
+        autocheckpoint = db.session.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+        app.test_client().get("/healthz")  # a process's first request starts the thread
+
+        deadline = time.monotonic() + (10 if seconds else 1)  # without the thread: 1 s
+        while _rows_in_the_database_file(path) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        in_file = _rows_in_the_database_file(path)
+        db.session.remove()
+        db.engine.dispose()
+
+    if seconds:
+        assert in_file == 1
+        assert autocheckpoint == 10_000  # SQLite's own only if the thread falls behind
+    else:  # SQLite's default: the commit that fills 1,000 pages of log copies them back
+        assert in_file == 0
+        assert autocheckpoint == 1000
+
+
+def test_pool_pre_ping_only_for_a_database_server(app_config, tmp_path):
+    sqlite = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+    server = create_app({**app_config, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+
+    assert sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False}
+    assert server.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
