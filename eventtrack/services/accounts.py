@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import DriverStatement
+from ..database import DriverStatement, DriverTransaction
 from ..extensions import db
 from ..links import external_url
 from ..models import ApiToken, LoginLink, User
@@ -164,27 +164,25 @@ _TOKEN_USER = DriverStatement(
     " FROM api_tokens WHERE api_tokens.token_hash = :token_hash",
     datetimes=("touch_before",),
 )
-_tokens = ApiToken.__table__
-_TOUCH_TOKEN = (
-    update(_tokens)
-    .where(_tokens.c.id == bindparam("token_id"))
-    .values(last_used_at=bindparam("at"))
+_TOUCH_TOKEN = DriverStatement(
+    "UPDATE api_tokens SET last_used_at = :at WHERE id = :token_id", datetimes=("at",)
 )
 
 
 def user_id_for_api_token(token: str, now: datetime) -> int | None:
     """The id of the user holding the API ``token``, or None."""
-    # Touch at most once a minute: a busy integration should not write on every request.
-    row = _TOKEN_USER.first(
-        {"token_hash": hash_token(token), "touch_before": now - timedelta(minutes=1)}
-    )
-    if row is None:
-        return None
-    token_id, user_id, stale = row
-    if stale:
-        db.session.connection().execute(_TOUCH_TOKEN, {"token_id": token_id, "at": now})
-        db.session.commit()
-    return user_id
+    with DriverTransaction() as tx:
+        row = _TOKEN_USER.first(
+            {"token_hash": hash_token(token), "touch_before": now - timedelta(minutes=1)}, tx
+        )
+        if row is None:
+            return None
+        token_id, user_id, stale = row
+        # Touch at most once a minute: a busy integration should not write on every request.
+        if stale:
+            _TOUCH_TOKEN.first({"token_id": token_id, "at": now}, tx)
+            tx.commit()
+        return user_id
 
 
 def _unsubscribe_serializer() -> URLSafeSerializer:

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
-from ..database import DriverStatement
+from ..database import DriverStatement, DriverTransaction
 from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
@@ -137,6 +137,7 @@ def _record(
     nonce: str | None,
     now: datetime,
     action: str = "checkin",
+    on: DriverTransaction | None = None,
 ) -> None:
     _INSERT_EVENT.first(
         {
@@ -149,16 +150,21 @@ def _record(
             "nonce": nonce,
             "at": now,
         },
+        on,
     )
 
 
-def _finish(result: CheckinResult, nonce: str | None, **event) -> CheckinResult:
-    """Record the attempt and commit, or, if ``nonce`` was seen, undo it all and replay."""
+def _finish(
+    result: CheckinResult, nonce: str | None, tx: DriverTransaction | None = None, **event
+) -> CheckinResult:
+    """Record the attempt and commit (``tx``, or else the session), or, if ``nonce`` was
+    seen, undo it all and replay."""
+    unit = tx or db.session
     try:
-        _record(status=result.status, nonce=nonce, **event)
-        db.session.commit()
+        _record(status=result.status, nonce=nonce, on=tx, **event)
+        unit.commit()
     except IntegrityError:
-        db.session.rollback()
+        unit.rollback()  # ends ``tx`` too: the replay below reads through the session
         replayed = _replay(nonce, event.get("actor_id")) if nonce else None
         if replayed is None:
             raise
@@ -370,35 +376,37 @@ _FAST_CHECK_IN_AT = DriverStatement(
 def _fast_check_in(
     token: str, meeting_id: int | None, actor_id: int, now: datetime, how: str, nonce: str | None
 ) -> CheckinResult | None:
-    """The common case: one UPDATE … RETURNING, the event row, the commit. None when the
-    pass cannot be checked in as it is; nothing has changed then, and the session's
-    transaction has been rolled back."""
+    """The common case: one UPDATE … RETURNING, the event row, the commit, in a
+    ``DriverTransaction`` (on SQLite in the writers' queue). None when the pass cannot be
+    checked in as it is; nothing has changed then, and that transaction is rolled back."""
     params = {"token": token, "at": now, "actor_id": actor_id, "how": how}
     if meeting_id is not None:
         params["meeting_id"] = meeting_id
-    row = (_FAST_CHECK_IN if meeting_id is None else _FAST_CHECK_IN_AT).first(params)
-    if row is None:
-        # Let go of the write lock the UPDATE took (SQLite) before the slow path reads.
-        db.session.rollback()
-        return None
-    reg_id, reg_meeting_id, name, first_time = row
-    result = CheckinResult(
-        status=CHECKED_IN,
-        message=f"Checked in: {name}",
-        registration_id=reg_id,
-        name=name,
-        checked_in_at=now,
-        first_time=bool(first_time),
-    )
-    return _finish(
-        result,
-        nonce,
-        meeting_id=reg_meeting_id,
-        registration_id=reg_id,
-        how=how,
-        actor_id=actor_id,
-        now=now,
-    )
+    with DriverTransaction(writes=True) as tx:
+        row = (_FAST_CHECK_IN if meeting_id is None else _FAST_CHECK_IN_AT).first(params, tx)
+        if row is None:
+            # Let go of the write lock the UPDATE took (SQLite) before the slow path reads.
+            tx.rollback()
+            return None
+        reg_id, reg_meeting_id, name, first_time = row
+        result = CheckinResult(
+            status=CHECKED_IN,
+            message=f"Checked in: {name}",
+            registration_id=reg_id,
+            name=name,
+            checked_in_at=now,
+            first_time=bool(first_time),
+        )
+        return _finish(
+            result,
+            nonce,
+            tx,
+            meeting_id=reg_meeting_id,
+            registration_id=reg_id,
+            how=how,
+            actor_id=actor_id,
+            now=now,
+        )
 
 
 def check_in(

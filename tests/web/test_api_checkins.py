@@ -257,9 +257,10 @@ def test_five_hundred_passes_at_once_give_five_hundred_check_ins(app, door, make
 )
 def test_answer_is_what_the_documented_schema_dumps(app, result):
     with app.test_request_context():
-        response, status = checkins.answer(result)
+        response = checkins.answer(result)
 
-    assert status == result.http_status
+    assert response.status_code == result.http_status
+    assert response.mimetype == "application/json"
     assert response.get_json() == checkins.CheckinOut().dump(result)
 
 
