@@ -74,15 +74,10 @@ class _Checkpointer:
     """
 
     _running: dict[tuple[int, str], "_Checkpointer"] = {}
-    _lock = threading.Lock()
 
     @classmethod
     def ensure(cls, path: str, seconds: float) -> None:
-        key = (os.getpid(), path)  # a forked worker starts its own
-        if key not in cls._running:
-            with cls._lock:
-                if key not in cls._running:
-                    cls._running[key] = cls(path, seconds)
+        _per_process(cls._running, path, lambda path: cls(path, seconds))
 
     def __init__(self, path: str, seconds: float):
         self.path, self.seconds = path, seconds
@@ -261,17 +256,23 @@ class _SqliteWriters:
 
 
 _writers: dict[tuple[int, str], _SqliteWriters] = {}
-_writers_lock = threading.Lock()
 
 
 def _sqlite_writers(path: str | None) -> _SqliteWriters | None:
-    """The writers' queue of the SQLite file ``path`` in this process (a forked worker opens
-    its own), or None for an in-memory database."""
-    if not _is_file(path):
-        return None
+    """The writers' queue of the SQLite file ``path`` in this process, or None for an
+    in-memory database."""
+    return _per_process(_writers, path, _SqliteWriters) if _is_file(path) else None
+
+
+_per_process_lock = threading.Lock()
+
+
+def _per_process(registry: dict, path: str, make: Callable):
+    """The one ``make(path)`` of this process for the file ``path``, kept in ``registry``: a
+    forked worker makes its own (its parent's thread and file lock are not its own)."""
     key = (os.getpid(), path)
-    writers = _writers.get(key)
-    if writers is None:
-        with _writers_lock:
-            writers = _writers.get(key) or _writers.setdefault(key, _SqliteWriters(path))
-    return writers
+    found = registry.get(key)
+    if found is None:
+        with _per_process_lock:
+            found = registry.get(key) or registry.setdefault(key, make(path))
+    return found
