@@ -24,7 +24,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     # SQLite: copy the write-ahead log into the database from a background thread this
     # often (0: in the commit that fills 1,000 pages of it, SQLite's default).
-    "SQLITE_CHECKPOINT_SECONDS": 1.0,
+    "SQLITE_CHECKPOINT_SECONDS": 0.1,
     # flask-smorest / OpenAPI
     "API_TITLE": "eventtrack API",
     "API_VERSION": "v1",

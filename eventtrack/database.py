@@ -70,7 +70,10 @@ class _Checkpointer:
 
     The log starts over only when a checkpoint has copied all of it, which under writes
     without a pause a background one never quite does; SQLite's own checkpoint, moved from
-    1,000 to 10,000 pages (40 MB of log), then does it in a commit every few seconds.
+    1,000 to 10,000 pages (40 MB of log), then does it in a commit, about once a second at
+    full load. Its fsyncs cost what is still unsynced, so the thread runs often (0.1 s by
+    default): what is left for that commit is a tenth of a second of log. With one checkpoint
+    a second, the door's p99 at 50 connections was 43-52 ms, with one every 0.1 s 33-37 ms.
     """
 
     _running: dict[tuple[int, str], "_Checkpointer"] = {}
