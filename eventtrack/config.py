@@ -25,6 +25,9 @@ DEFAULTS = {
     # SQLite: copy the write-ahead log into the database from a background thread this
     # often (0: in the commit that fills 1,000 pages of it, SQLite's default).
     "SQLITE_CHECKPOINT_SECONDS": 0.1,
+    # A worker trusts an API token it found in the database for this long (0: look it up on
+    # every request); a token deleted there stops working within it.
+    "API_TOKEN_CACHE_SECONDS": 5.0,
     # flask-smorest / OpenAPI
     "API_TITLE": "eventtrack API",
     "API_VERSION": "v1",

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
 from . import access, accounts, groups, registrations
-from .errors import Invalid
+from .errors import Invalid, UnknownActor
 from .registrations import new_pass_token
 
 CHECKED_IN = "checked_in"
@@ -420,7 +420,8 @@ def check_in(
     """Check in the holder of the pass ``code`` (a token or a pass URL) at meeting
     ``meeting_id``, for the organiser ``actor_id``.
 
-    Raises ``NotFound`` when ``actor_id`` does not organise ``meeting_id``. With ``meeting_id``
+    Raises ``NotFound`` when ``actor_id`` does not organise ``meeting_id``, ``UnknownActor``
+    when there is no such user. With ``meeting_id``
     None the pass's own meeting is meant, and a pass of a meeting the actor does not organise
     is ``invalid``. It commits or rolls back its own transaction: call it with nothing pending
     in the session.
@@ -432,6 +433,8 @@ def check_in(
         if result is not None:
             return result
     actor = db.session.get(User, actor_id)
+    if actor is None:
+        raise UnknownActor()
     meeting = access.organised_meeting(actor, meeting_id) if meeting_id is not None else None
     reg, first_time = _by_token(token) if token else (None, False)
     if reg is not None and meeting is None and not access.is_organiser(actor, reg.meeting.group_id):

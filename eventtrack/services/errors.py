@@ -34,3 +34,13 @@ class Forbidden(DomainError):
 
     def __init__(self, message: str = "You may not do that."):
         super().__init__("forbidden", message)
+
+
+class UnknownActor(DomainError):
+    """The acting account no longer exists: deleted after the caller checked its credentials
+    (an API token is trusted for a few seconds, see ``web.api.auth.RecentTokens``)."""
+
+    status = 401
+
+    def __init__(self):
+        super().__init__("unauthorized", "This account no longer exists.")

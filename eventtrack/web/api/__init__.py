@@ -24,7 +24,9 @@ api = EventtrackApi(
 
 def init_api(app: Flask) -> None:
     from . import checkins, connections, followups, routes
+    from .auth import init_auth
 
+    init_auth(app)
     api.init_app(app)
     api.spec.components.security_scheme(
         "bearerAuth",
