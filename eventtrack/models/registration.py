@@ -22,6 +22,13 @@ class Registration(db.Model):
             "('pass_scan', 'kiosk', 'poster', 'manual', 'walk_in')",
             name="checkin_how",
         ),
+        # Set together, and only while checked in: what undoing the check-in puts back.
+        CheckConstraint(
+            "(status_before_checkin IS NULL AND status_changed_before_checkin IS NULL) OR "
+            "(status_before_checkin IN ('waitlist', 'cancelled') "
+            "AND status_changed_before_checkin IS NOT NULL AND checked_in_at IS NOT NULL)",
+            name="status_before_checkin",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +44,11 @@ class Registration(db.Model):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     checkin_how: Mapped[str | None] = mapped_column(String(20))
+    # A check-in off the waitlist or of a cancelled registration gives the person a place
+    # ('going'); these keep what they had, so that an undo gives the place back and puts them
+    # where they were in the waitlist.
+    status_before_checkin: Mapped[str | None] = mapped_column(String(20))
+    status_changed_before_checkin: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     meeting: Mapped["Meeting"] = relationship(back_populates="registrations")  # noqa: F821
     user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, case, exists, select, update
+from sqlalchemy import and_, bindparam, case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
@@ -249,7 +249,35 @@ _CHECK_IN = (
             (Registration.status != "going", bindparam("at")),
             else_=Registration.status_changed_at,
         ),
+        # What the place was given over, for an undo to put back (SET reads the old row).
+        status_before_checkin=case(
+            (Registration.status != "going", Registration.status), else_=None
+        ),
+        status_changed_before_checkin=case(
+            (Registration.status != "going", Registration.status_changed_at), else_=None
+        ),
     )
+)
+
+# Undo puts back what the check-in gave a place over (off the waitlist, a cancellation), and
+# when: the person is where they were in the waitlist. Not if the status has changed since.
+_RESTORED = and_(Registration.status == "going", Registration.status_before_checkin.is_not(None))
+_UNDO = (
+    update(Registration.__table__)
+    .where(Registration.id == bindparam("reg_id"), Registration.checked_in_at.is_not(None))
+    .values(
+        checked_in_at=None,
+        checked_in_by_id=None,
+        checkin_how=None,
+        status=case((_RESTORED, Registration.status_before_checkin), else_=Registration.status),
+        status_changed_at=case(
+            (_RESTORED, Registration.status_changed_before_checkin),
+            else_=Registration.status_changed_at,
+        ),
+        status_before_checkin=None,
+        status_changed_before_checkin=None,
+    )
+    .returning(Registration.status)
 )
 
 
@@ -483,20 +511,27 @@ def check_in_registration(
 
 
 def undo(reg: Registration, actor: User, now: datetime) -> CheckinResult:
-    """Undo ``reg``'s check-in. The check-in's event row stays; the undo is a row of its own."""
-    changed = db.session.execute(
-        update(Registration)
-        .where(Registration.id == reg.id, Registration.checked_in_at.is_not(None))
-        .values(checked_in_at=None, checked_in_by_id=None, checkin_how=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    status = UNDONE if changed == 1 else NOT_CHECKED_IN
+    """Undo ``reg``'s check-in, and the place it gave if it gave one. The check-in's event row
+    stays; the undo is a row of its own."""
+    meeting = reg.meeting
+    registrations.lock_meeting(meeting)  # the place may go back to the waitlist
+    back_to = db.session.execute(_UNDO, {"reg_id": reg.id}).scalar()
+    db.session.expire(reg)  # written around the ORM
+    status = NOT_CHECKED_IN if back_to is None else UNDONE
     result = CheckinResult(
         status=status,
-        message=_message(status, reg, reg.meeting),
+        message=_message(status, reg, meeting),
         registration_id=reg.id,
         name=reg.user.name,
     )
+    if back_to == "waitlist":
+        # Nobody waits while a place is free: if one is, the waitlist has it, in its order.
+        kept = reg in registrations.fill_from_waitlist(meeting, now)
+        result.message += (
+            " (still registered: a place is free)." if kept else (" (back on the waitlist).")
+        )
+    elif back_to == "cancelled":
+        result.message += " (registration cancelled again)."
     _record(
         meeting_id=reg.meeting_id,
         registration_id=reg.id,

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from eventtrack.extensions import db
 from eventtrack.models import Membership, OutboxMessage, Registration, User
 from eventtrack.models.checkin import CheckinEvent
-from eventtrack.services import attendance, checkin
+from eventtrack.services import attendance, checkin, registrations
 from eventtrack.services.errors import Invalid, NotFound
 
 
@@ -305,6 +306,110 @@ def test_undo_is_recorded_not_deleted(door, make, now):
         door.meeting.id, reg.pass_token, door.organiser.id, now + timedelta(minutes=3)
     )
     assert again.status == "checked_in"
+
+
+def test_undo_of_a_check_in_off_the_waitlist_puts_them_back_in_their_place(door, make, now):
+    door.meeting.capacity = 1
+    make.registration(door.meeting)  # the one place
+    first = make.registration(
+        door.meeting, status="waitlist", status_changed_at=now - timedelta(days=2)
+    )
+    second = make.registration(
+        door.meeting, status="waitlist", status_changed_at=now - timedelta(days=1)
+    )
+    checkin.check_in_registration(fresh(second), door.organiser, now)
+    assert (fresh(second).status, fresh(second).status_before_checkin) == ("going", "waitlist")
+
+    result = checkin.undo(fresh(second), door.organiser, now + timedelta(minutes=1))
+
+    assert result.status == "undone"
+    assert result.message.endswith("(back on the waitlist).")
+    reg = fresh(second)
+    assert (reg.status, reg.checked_in_at) == ("waitlist", None)
+    assert reg.status_changed_at == now - timedelta(days=1)  # behind the first, as before
+    assert (reg.status_before_checkin, reg.status_changed_before_checkin) == (None, None)
+    assert fresh(first).status == "waitlist"
+    assert attendance.counts(door.meeting).waitlist == 2
+
+
+def test_undo_that_frees_a_place_gives_it_to_the_waitlist_in_its_order(door, make, now):
+    door.meeting.capacity = 1
+    held = make.registration(door.meeting)
+    first = make.registration(
+        door.meeting, status="waitlist", status_changed_at=now - timedelta(days=2)
+    )
+    second = make.registration(
+        door.meeting, status="waitlist", status_changed_at=now - timedelta(days=1)
+    )
+    checkin.check_in_registration(fresh(second), door.organiser, now)
+    registrations.cancel(fresh(held), now)  # the one place is the checked-in second's now
+    assert fresh(first).status == "waitlist"
+
+    result = checkin.undo(fresh(second), door.organiser, now + timedelta(minutes=1))
+
+    # The place is free again and goes to whoever has waited longest: the first, not second.
+    assert (fresh(first).status, fresh(second).status) == ("going", "waitlist")
+    assert result.message.endswith("(back on the waitlist).")
+    mail = db.session.scalars(select(OutboxMessage.dedup_key)).all()
+    assert any(key.startswith(f"pass:{first.id}:going:") for key in mail)
+
+
+def test_undo_keeps_the_place_when_one_is_free(door, make, now):
+    door.meeting.capacity = 1
+    held = make.registration(door.meeting)
+    waiting = make.registration(
+        door.meeting, status="waitlist", status_changed_at=now - timedelta(days=1)
+    )
+    checkin.check_in_registration(fresh(waiting), door.organiser, now)
+    held = fresh(held)
+    held.status = "cancelled"  # a place freed without the waitlist moving (as an admin edit)
+    db.session.commit()
+
+    result = checkin.undo(fresh(waiting), door.organiser, now + timedelta(minutes=1))
+
+    reg = fresh(waiting)
+    assert (reg.status, reg.checked_in_at) == ("going", None)
+    assert result.message.endswith("(still registered: a place is free).")
+
+
+def test_undo_of_a_cancelled_registration_checked_in_at_the_kiosk_cancels_it_again(door, make, now):
+    ana = make.member(door.group, name="Ana Ruiz", email="ana@example.com")
+    reg = make.registration(door.meeting, ana, status="cancelled", status_changed_at=now)
+    result = checkin.walk_in(door.meeting, "Ana Ruiz", "ana@example.com", None, now, how="kiosk")
+    assert result.status == "checked_in" and fresh(reg).status == "going"
+
+    undone = checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
+
+    assert (fresh(reg).status, fresh(reg).status_changed_at) == ("cancelled", now)
+    assert undone.message == "Check-in undone: Ana Ruiz (registration cancelled again)."
+
+
+def test_undo_of_a_plain_check_in_leaves_the_registration_going(door, make, now):
+    reg = make.registration(door.meeting, status_changed_at=now - timedelta(days=3))
+    checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
+
+    result = checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
+
+    assert result.message == f"Check-in undone: {fresh(reg).user.name}"
+    assert (fresh(reg).status, fresh(reg).status_changed_at) == ("going", now - timedelta(days=3))
+
+
+def test_undo_after_the_member_cancelled_keeps_the_cancellation(door, make, now):
+    reg = make.registration(door.meeting, status="waitlist", status_changed_at=now)
+    checkin.check_in_registration(fresh(reg), door.organiser, now)
+    registrations.cancel(fresh(reg), now + timedelta(minutes=1))
+
+    checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=2))
+
+    assert (fresh(reg).status, fresh(reg).status_before_checkin) == ("cancelled", None)
+
+
+def test_the_database_refuses_a_remembered_status_without_a_check_in(door, make, now):
+    reg = make.registration(door.meeting)
+    reg.status_before_checkin, reg.status_changed_before_checkin = "waitlist", now
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
 
 
 def test_walk_in_becomes_member_registration_and_check_in(door, now):
