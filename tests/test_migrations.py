@@ -6,10 +6,13 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import CheckConstraint, create_engine, text
+from sqlalchemy import CheckConstraint, create_engine, select, text
 
 from eventtrack import create_app
 from eventtrack.extensions import db
+from eventtrack.models import Connection, Meeting, Registration, User, utcnow
+from eventtrack.services import accounts, checkin, connections, followups
+from eventtrack.services.demo import load_demo
 
 
 @pytest.fixture
@@ -66,3 +69,49 @@ def test_downgrade_to_empty_and_up_again(empty_database_app):
     with db.engine.connect() as conn:
         assert set(db.inspect(conn).get_table_names()) <= {"alembic_version"}
     flask_migrate.upgrade()
+
+
+def _row_counts() -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {
+            t.name: conn.scalar(text(f"SELECT count(*) FROM {t.name}"))  # noqa: S608
+            for t in db.metadata.sorted_tables
+        }
+
+
+def _some_of_everything(now):
+    """The demo, and a row in the tables it leaves empty, each through its service."""
+    organiser = load_demo(now)
+    done = db.session.scalar(
+        select(Registration).where(Registration.checked_in_at.is_not(None)).limit(1)
+    )
+    connections.code_for(done, now)
+    followups.set_goal(done.meeting, done.user, "Call two people I met", now)
+    met = db.session.scalar(select(Connection).limit(1))
+    owner = db.session.get(User, met.user_a_id)
+    followups.set_state(db.session.get(Meeting, met.meeting_id), owner, met.user_b_id, "done", now)
+    fresh = db.session.scalar(
+        select(Registration).where(Registration.checked_in_at.is_(None)).limit(1)
+    )
+    checkin.check_in_registration(fresh, organiser, now)
+    accounts.new_api_token(organiser, now)
+    accounts.request_login_link(organiser.email, now)
+
+
+def test_migrating_a_database_with_data_keeps_every_row(empty_database_app):
+    # On SQLite a migration that rebuilds a table (batch mode) drops the old one: with foreign
+    # keys on, that would cascade into every table that refers to it (check-in events, connect
+    # codes, follow-ups), so rows must be counted, not only the schema compared.
+    flask_migrate.upgrade()
+    _some_of_everything(utcnow())
+    db.session.remove()
+    before = _row_counts()
+    assert all(before.values()), before
+
+    flask_migrate.downgrade(revision="0004_followups")
+    flask_migrate.upgrade()
+
+    assert _row_counts() == before
+    if db.engine.dialect.name == "sqlite":  # and the app's connections enforce them again
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
