@@ -260,8 +260,16 @@ _CHECK_IN = (
 )
 
 # Undo puts back what the check-in gave a place over (off the waitlist, a cancellation), and
-# when: the person is where they were in the waitlist. Not if the status has changed since.
-_RESTORED = and_(Registration.status == "going", Registration.status_before_checkin.is_not(None))
+# when: the person is where they were in the waitlist. Only if nothing has changed the status
+# since: the check-in set ``status_changed_at`` to its own time, as any later change would not.
+_RESTORED = and_(
+    Registration.status == "going",
+    Registration.status_before_checkin.is_not(None),
+    Registration.status_changed_at == Registration.checked_in_at,
+)
+_UNDO_GIVES_BACK = select(case((_RESTORED, Registration.status_before_checkin), else_=None)).where(
+    Registration.id == bindparam("reg_id"), Registration.checked_in_at.is_not(None)
+)
 _UNDO = (
     update(Registration.__table__)
     .where(Registration.id == bindparam("reg_id"), Registration.checked_in_at.is_not(None))
@@ -277,7 +285,6 @@ _UNDO = (
         status_before_checkin=None,
         status_changed_before_checkin=None,
     )
-    .returning(Registration.status)
 )
 
 
@@ -514,24 +521,29 @@ def undo(reg: Registration, actor: User, now: datetime) -> CheckinResult:
     """Undo ``reg``'s check-in, and the place it gave if it gave one. The check-in's event row
     stays; the undo is a row of its own."""
     meeting = reg.meeting
-    registrations.lock_meeting(meeting)  # the place may go back to the waitlist
-    back_to = db.session.execute(_UNDO, {"reg_id": reg.id}).scalar()
+    # Under the meeting's lock no RSVP change comes between what the undo will give back
+    # (read to say so) and the undo, which decides.
+    registrations.lock_meeting(meeting)
+    gives_back = db.session.execute(_UNDO_GIVES_BACK, {"reg_id": reg.id}).scalar()
+    undone = db.session.execute(_UNDO, {"reg_id": reg.id}).rowcount == 1
     db.session.expire(reg)  # written around the ORM
-    status = NOT_CHECKED_IN if back_to is None else UNDONE
+    status = UNDONE if undone else NOT_CHECKED_IN
     result = CheckinResult(
         status=status,
         message=_message(status, reg, meeting),
         registration_id=reg.id,
         name=reg.user.name,
     )
-    if back_to == "waitlist":
-        # Nobody waits while a place is free: if one is, the waitlist has it, in its order.
+    if undone and gives_back is not None:
+        # The place is free again, and nobody waits while one is: the waitlist has it, in its
+        # order (which may be this person's own place in it).
         kept = reg in registrations.fill_from_waitlist(meeting, now)
-        result.message += (
-            " (still registered: a place is free)." if kept else (" (back on the waitlist).")
-        )
-    elif back_to == "cancelled":
-        result.message += " (registration cancelled again)."
+        if gives_back == "cancelled":
+            result.message += " (registration cancelled again)."
+        elif kept:
+            result.message += " (still registered: a place is free)."
+        else:
+            result.message += " (back on the waitlist)."
     _record(
         meeting_id=reg.meeting_id,
         registration_id=reg.id,

@@ -399,9 +399,41 @@ def test_undo_after_the_member_cancelled_keeps_the_cancellation(door, make, now)
     checkin.check_in_registration(fresh(reg), door.organiser, now)
     registrations.cancel(fresh(reg), now + timedelta(minutes=1))
 
-    checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=2))
+    result = checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=2))
 
     assert (fresh(reg).status, fresh(reg).status_before_checkin) == ("cancelled", None)
+    assert result.message == f"Check-in undone: {fresh(reg).user.name}"  # the member cancelled
+
+
+def test_undo_after_the_member_cancelled_and_registered_again_keeps_them_registered(
+    door, make, now
+):
+    ana = make.member(door.group, name="Ana Ruiz", email="ana@example.com")
+    reg = make.registration(door.meeting, ana, status="cancelled", status_changed_at=now)
+    checkin.walk_in(door.meeting, "Ana Ruiz", "ana@example.com", None, now, how="kiosk")
+    registrations.cancel(fresh(reg), now + timedelta(minutes=1))
+    registrations.register(door.meeting, fresh(reg).user, now + timedelta(minutes=2))
+    assert fresh(reg).status == "going"
+
+    checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=3))
+
+    assert (fresh(reg).status, fresh(reg).status_changed_at) == (
+        "going",
+        now + timedelta(minutes=2),
+    )
+
+
+def test_undo_back_to_cancelled_gives_the_place_to_the_waitlist(door, make, now):
+    door.meeting.capacity = 2
+    make.registration(door.meeting)
+    ana = make.member(door.group, name="Ana Ruiz", email="ana@example.com")
+    reg = make.registration(door.meeting, ana, status="cancelled", status_changed_at=now)
+    checkin.walk_in(door.meeting, "Ana Ruiz", "ana@example.com", None, now, how="kiosk")
+    waiting = make.registration(door.meeting, status="waitlist", status_changed_at=now)
+
+    checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
+
+    assert (fresh(reg).status, fresh(waiting).status) == ("cancelled", "going")
 
 
 def test_the_database_refuses_a_remembered_status_without_a_check_in(door, make, now):
