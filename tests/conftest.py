@@ -64,6 +64,8 @@ def _empty_all_tables():
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
+        # Ids start again at 1, as RESTART IDENTITY does on PostgreSQL.
+        db.session.execute(text("DELETE FROM sqlite_sequence"))
     db.session.commit()
 
 

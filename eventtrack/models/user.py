@@ -16,6 +16,10 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         # Emails are stored lower-cased, so the unique key is case-insensitive on every database.
         CheckConstraint("email = lower(email)", name="email_lower"),
+        # A user id is what a session cookie and a worker's memo of an API token hold: never
+        # hand a deleted user's id to someone else (SQLite would reuse the largest otherwise;
+        # PostgreSQL's sequences never do).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

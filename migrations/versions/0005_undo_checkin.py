@@ -1,4 +1,5 @@
-"""registrations remember what a check-in moved them from, so that undo puts it back
+"""registrations remember what a check-in moved them from, so that undo puts it back; user
+ids are never reused on SQLite
 
 Revision ID: 0005_undo_checkin
 Revises: 0004_followups
@@ -33,7 +34,20 @@ def upgrade():
         )
 
 
+    if op.get_bind().dialect.name == "sqlite":
+        # AUTOINCREMENT is part of the table's definition: a rebuild.
+        with op.batch_alter_table(
+            "users", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
+
+
 def downgrade():
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "users", recreate="always", table_kwargs={"sqlite_autoincrement": False}
+        ):
+            pass
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_registrations_status_before_checkin"), type_="check")
         batch_op.drop_column("status_changed_before_checkin")

@@ -147,3 +147,17 @@ def test_check_in_by_a_user_who_no_longer_exists_is_refused(app, make, now):
 
     with pytest.raises(UnknownActor):
         checkin.check_in(None, "x" * 24, 999_999, now)
+
+
+def test_a_deleted_users_id_is_never_given_to_a_new_user(client, clock, make, organiser):
+    # What a worker remembers of a token (and a session cookie) is a user id: on SQLite a
+    # table without AUTOINCREMENT hands the largest id out again once it is deleted.
+    assert get_members(client, organiser).status_code == 200
+    gone = organiser.id
+    db.session.execute(delete(User).where(User.id == gone))
+    db.session.commit()
+
+    newcomer = make.user()
+
+    assert newcomer.id != gone
+    assert get_members(client, organiser).status_code == 401
