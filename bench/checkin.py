@@ -74,7 +74,7 @@ function init(args)
   local tokens = {}
   for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
   local stride = tonumber(os.getenv("BENCH_THREADS"))
-  local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+  offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
   local meeting = os.getenv("BENCH_MEETING")
   headers = {
     ["Content-Type"] = "application/json",
@@ -92,7 +92,7 @@ end
 
 function request()
   n = n + 1
-  return requests[n] or checkin("passes-ran-out-" .. n, "out-" .. tid .. "-" .. n)
+  return requests[n] or checkin("passes-ran-out-" .. n, "out-" .. offset .. "-" .. tid .. "-" .. n)
 end
 
 function response(status, headers, body)
