@@ -267,12 +267,15 @@ _RESTORED = and_(
     Registration.status_before_checkin.is_not(None),
     Registration.status_changed_at == Registration.checked_in_at,
 )
-_UNDO_GIVES_BACK = select(case((_RESTORED, Registration.status_before_checkin), else_=None)).where(
+_CHECKED_IN_REG = and_(
     Registration.id == bindparam("reg_id"), Registration.checked_in_at.is_not(None)
+)
+_UNDO_GIVES_BACK = select(case((_RESTORED, Registration.status_before_checkin), else_=None)).where(
+    _CHECKED_IN_REG
 )
 _UNDO = (
     update(Registration.__table__)
-    .where(Registration.id == bindparam("reg_id"), Registration.checked_in_at.is_not(None))
+    .where(_CHECKED_IN_REG)
     .values(
         checked_in_at=None,
         checked_in_by_id=None,
@@ -455,11 +458,10 @@ def check_in(
     """Check in the holder of the pass ``code`` (a token or a pass URL) at meeting
     ``meeting_id``, for the organiser ``actor_id``.
 
-    Raises ``NotFound`` when ``actor_id`` does not organise ``meeting_id``, ``UnknownActor``
-    when there is no such user. With ``meeting_id``
-    None the pass's own meeting is meant, and a pass of a meeting the actor does not organise
-    is ``invalid``. It commits or rolls back its own transaction: call it with nothing pending
-    in the session.
+    Raises ``NotFound`` when ``actor_id`` does not organise ``meeting_id``, and
+    ``UnknownActor`` when there is no such user. With ``meeting_id`` None the pass's own
+    meeting is meant, and a pass of a meeting the actor does not organise is ``invalid``. It
+    commits or rolls back its own transaction: call it with nothing pending in the session.
     """
     nonce = _clean_nonce(nonce)
     token = extract_token(code)
