@@ -39,11 +39,17 @@ BIN = Path(sys.executable).parent
 # rounds can be merged into one run's p99 (``merged_percentile``).
 TAIL_FROM, TAIL_STEP, TAIL_POINTS = 95.0, 0.05, 101
 
-LUA_COMMON = r"""
+LUA_COMMON = (
+    f"""
+local TAIL_FROM, TAIL_STEP, TAIL_POINTS = {TAIL_FROM}, {TAIL_STEP}, {TAIL_POINTS}
+"""
+    + r"""
 local out_dir = os.getenv("BENCH_OUT")
 function done(summary, latency, requests)
   local tail = {}
-  for k = 0, 100 do tail[#tail + 1] = string.format("%d", latency:percentile(95 + k * 0.05)) end
+  for k = 0, TAIL_POINTS - 1 do
+    tail[#tail + 1] = string.format("%d", latency:percentile(TAIL_FROM + k * TAIL_STEP))
+  end
   local f = io.open(out_dir .. "/" .. os.getenv("BENCH_NAME") .. ".json", "w")
   f:write(string.format(
     '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
@@ -55,6 +61,7 @@ function done(summary, latency, requests)
   f:close()
 end
 """
+)
 
 LUA_CHECKIN = r"""
 local threads, next_id = {}, 0

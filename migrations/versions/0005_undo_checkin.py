@@ -32,8 +32,6 @@ def upgrade():
         batch_op.create_check_constraint(
             op.f("ck_registrations_status_before_checkin"), sa.text(CHECK)
         )
-
-
     if op.get_bind().dialect.name == "sqlite":
         # AUTOINCREMENT is part of the table's definition: a rebuild.
         with op.batch_alter_table(
