@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -17,6 +18,14 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_LINK_MINUTES": 15,
+    # A sign-up link proves the address; the account exists only once it is used.
+    "SIGNUP_LINK_HOURS": 24,
+    # A pass link (and every link in a follow-up email) stops working this long after its
+    # meeting ends; then it offers an emailed sign-in link.
+    "PASS_LINK_DAYS": 30,
+    # How many reverse proxies in front of the app to trust for the client address (ProxyFix).
+    "PROXIES": 0,
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -77,3 +86,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    if app.config["BASE_URL"].startswith("https://"):
+        # Served over TLS: cookies never travel in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    # At most 30 days, whatever a config file says: a stolen remember cookie must die.
+    days = app.config["REMEMBER_COOKIE_DURATION"]
+    if not isinstance(days, timedelta):
+        days = timedelta(days=float(days))
+    app.config["REMEMBER_COOKIE_DURATION"] = min(days, timedelta(days=30))

@@ -7,10 +7,11 @@ from .meeting import Meeting
 from .outbox import OutboxMessage
 from .registration import Registration
 from .types import utcnow
-from .user import ApiToken, LoginLink, User
+from .user import ApiToken, AuthSession, LoginLink, SignupLink, User
 
 __all__ = [
     "ApiToken",
+    "AuthSession",
     "Connection",
     "Group",
     "LoginLink",
@@ -18,6 +19,7 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "Registration",
+    "SignupLink",
     "User",
     "utcnow",
 ]

@@ -40,6 +40,10 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20), default="member")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the organiser typed when adding the address. Until the person takes part (RSVPs,
+    # checks in, accepts) the group's organisers see this, never the account's own profile.
+    typed_name: Mapped[str] = mapped_column(String(120), default="")
+    engaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     group: Mapped[Group] = relationship(back_populates="memberships")
     user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821

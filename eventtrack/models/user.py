@@ -42,6 +42,14 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    # The key of the sign-in session this object was loaded for (``services.sessions``): what
+    # Flask-Login keeps in the session and remember cookies instead of the bare user id, so a
+    # cookie names one server-side session that sign-out can end.
+    session_key: str | None = None
+
+    def get_id(self) -> str | None:
+        return self.session_key
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
 
@@ -82,3 +90,34 @@ class LoginLink(db.Model):
     next_url: Mapped[str] = mapped_column(String(300), default="")
 
     user: Mapped[User] = relationship()
+
+
+class AuthSession(db.Model):
+    """One signed-in browser: its cookies carry ``<id>.<secret>``, the database keeps a hash of
+    the secret. Sign-out (or expiry) ends it here, so a copied cookie is dead with it."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class SignupLink(db.Model):
+    """A sign-up waiting for its address to be proved: the account exists only once the link
+    mailed to ``email`` is used."""
+
+    __tablename__ = "signup_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -44,3 +44,20 @@ class UnknownActor(DomainError):
 
     def __init__(self):
         super().__init__("unauthorized", "This account no longer exists.")
+
+
+def require_fits(value: str | None, attr, label: str, field: str | None = None) -> str:
+    """Return ``value`` stripped, or raise ``Invalid`` naming the limit of ``attr``'s column.
+
+    Too long is an error the person can fix, never a silent cut.
+    """
+    from ..models.limits import max_length
+
+    value = (value or "").strip()
+    limit = max_length(attr)
+    if len(value) > limit:
+        raise Invalid(
+            f"{label} can be at most {limit:,} characters (this one has {len(value):,}).",
+            field=field,
+        )
+    return value

@@ -41,6 +41,12 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(blueprint)
     init_api(app)
 
+    from .hardening import init_hardening
+    from .headers import init_headers
+
+    init_hardening(app)
+    init_headers(app)
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -79,16 +85,6 @@ def init_web(app: Flask) -> None:
         return render_template(
             "errors/error.html", status=exc.code, message=exc.description
         ), exc.code
-
-    @app.after_request
-    def security_headers(response):
-        # No framing (one-tap check-in and cancel buttons must not be clickjacked), no MIME
-        # sniffing, and no full URLs (pass and connect tokens) in Referer headers.
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.globals["now_year"] = lambda: datetime.now().year
