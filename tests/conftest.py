@@ -117,10 +117,16 @@ class AuthActions:
         return self.client.post("/login", data={"email": email, "password": password})
 
     def login_as(self, user):
-        """Sign in any user (members too) by setting the Flask-Login session directly."""
+        """Sign in any user (members too): a real server-side session, its key in the cookie."""
+        from eventtrack.models import utcnow
+        from eventtrack.services import sessions
+
+        key = sessions.start(user, utcnow())
+        db.session.commit()
         with self.client.session_transaction() as sess:
-            sess["_user_id"] = str(user.id)
+            sess["_user_id"] = key
             sess["_fresh"] = True
+        return key
 
     def logout(self):
         with self.client.session_transaction() as sess:

@@ -28,9 +28,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     headline: Mapped[str] = mapped_column(String(160), default="")
     company: Mapped[str] = mapped_column(String(120), default="")
-    interests: Mapped[str] = mapped_column(Text, default="")
-    asks: Mapped[str] = mapped_column(Text, default="")
-    offers: Mapped[str] = mapped_column(Text, default="")
+    interests: Mapped[str] = mapped_column(Text, default="", info={"max_length": 1000})
+    asks: Mapped[str] = mapped_column(Text, default="", info={"max_length": 1000})
+    offers: Mapped[str] = mapped_column(Text, default="", info={"max_length": 1000})
     linkedin_url: Mapped[str] = mapped_column(String(300), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     # Consent: only the member changes these (services.profiles).
@@ -45,7 +45,7 @@ class User(UserMixin, db.Model):
     # The key of the sign-in session this object was loaded for (``services.sessions``): what
     # Flask-Login keeps in the session and remember cookies instead of the bare user id, so a
     # cookie names one server-side session that sign-out can end.
-    session_key: str | None = None
+    session_key = None  # not a column: set by services.sessions when a session loads it
 
     def get_id(self) -> str | None:
         return self.session_key
@@ -117,6 +117,8 @@ class SignupLink(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    # Hashed at sign-up (scrypt), set on the account once the address is proved.
+    password_hash: Mapped[str] = mapped_column(String(255))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

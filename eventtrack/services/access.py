@@ -1,9 +1,12 @@
-"""Who may touch what: every organiser-side lookup goes through here.
+"""Who may touch what: every organiser-side lookup, and what a pass link allows, go through here.
 
 Another organiser's objects are reported as missing (``NotFound``), never as forbidden, so ids
 cannot be probed.
 """
 
+from datetime import datetime, timedelta
+
+from flask import current_app
 from sqlalchemy import bindparam, select
 
 from ..extensions import db
@@ -90,3 +93,29 @@ def member_of(user: User | None, group_id: int) -> Membership | None:
     return db.session.scalar(
         select(Membership).where(Membership.group_id == group_id, Membership.user_id == user.id)
     )
+
+
+# --- pass links ------------------------------------------------------------------------------
+# A pass link is a narrow capability for one registration, never a sign-in: its pass, QR and
+# calendar file, self check-in at that meeting, connections and notes at that meeting, and
+# that meeting's follow-up list. It stops working PASS_LINK_DAYS after the meeting ends.
+
+
+def pass_expires_at(meeting: Meeting) -> datetime:
+    return meeting.ends_at + timedelta(days=current_app.config["PASS_LINK_DAYS"])
+
+
+def registration_by_pass(token: str) -> Registration | None:
+    """The registration a pass link names, expired or not (the pass page says which)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Registration).where(Registration.pass_token == token))
+
+
+def pass_holder_at(token: str | None, meeting_id: int, now: datetime) -> User | None:
+    """The member a pass link lets act at ``meeting_id`` now, or None: the pass must be for that
+    meeting and not expired."""
+    reg = registration_by_pass(token or "")
+    if reg is None or reg.meeting_id != meeting_id or now >= pass_expires_at(reg.meeting):
+        return None
+    return reg.user

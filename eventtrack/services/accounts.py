@@ -1,4 +1,5 @@
-"""Accounts: organiser sign-up, passwords, emailed one-time sign-in links, API tokens."""
+"""Accounts: organiser sign-up that proves the address, passwords, emailed one-time sign-in
+links, API tokens."""
 
 import hashlib
 import secrets
@@ -9,15 +10,20 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import DriverStatement, DriverTransaction
 from ..extensions import db
 from ..links import external_url
-from ..models import ApiToken, LoginLink, User
+from ..models import ApiToken, LoginLink, SignupLink, User
 from . import outbox
-from .errors import Invalid
+from .errors import Invalid, require_fits
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+# Checked against when there is no account, so that a wrong email costs what a wrong password
+# costs: the answer's timing does not tell who has an account.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
 
 
 def normalise_email(email: str) -> str:
@@ -49,10 +55,10 @@ def get_or_create_user(email: str, name: str, **profile) -> tuple[User, bool]:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None:
         return user, False
-    name = (name or "").strip() or email.split("@")[0]
+    name = require_fits(name, User.name, "A name", field="name") or email.split("@")[0]
     try:
         with db.session.begin_nested():
-            user = User(email=email, name=name[:120], **profile)
+            user = User(email=email, name=name, **profile)
             db.session.add(user)
     except IntegrityError:
         # Someone else created them between our SELECT and INSERT: the constraint decided.
@@ -60,15 +66,20 @@ def get_or_create_user(email: str, name: str, **profile) -> tuple[User, bool]:
     return user, True
 
 
-def register_organiser(email: str, name: str, password: str, *, existing: bool = False) -> User:
-    """Create a password account (organisers).
-
-    Sign-up never touches an existing account: anyone could type a member's address, and a
-    password set that way would take the account over. Only an operator (the
-    ``create-organiser`` command, ``existing=True``) may give an existing member a password.
-    """
+def check_password_rules(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"Use a password of at least {MIN_PASSWORD} characters.", field="password")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid(f"Use a password of at most {MAX_PASSWORD} characters.", field="password")
+
+
+def register_organiser(email: str, name: str, password: str, *, existing: bool = False) -> User:
+    """Create a password account directly: for the operator (``create-organiser``), who vouches
+    for the address. People signing up on the web go through ``request_signup``.
+
+    Only ``existing=True`` gives an existing member (no password yet) a password.
+    """
+    check_password_rules(password)
     user, created = get_or_create_user(email, name)
     if not created and (user.password_hash or not existing):
         raise Invalid(
@@ -81,9 +92,110 @@ def register_organiser(email: str, name: str, password: str, *, existing: bool =
 
 
 def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, or None; as slow for an unknown email."""
     user = user_by_email(email)
-    if user is None or not user.check_password(password):
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
         return None
+    return user if user.check_password(password) else None
+
+
+def request_signup(email: str, name: str, password: str, now: datetime) -> None:
+    """Start an organiser sign-up: mail the address a link that proves it.
+
+    Nothing exists until the link is used, and the caller answers the same whatever happened
+    here: for an address with a password account its owner gets a notice instead of a link,
+    so nobody learns from this form who has an account, and nobody can claim an address
+    they cannot read. Both paths hash the password and queue one mail: the same work, the same
+    time.
+    """
+    email = normalise_email(email)
+    name = require_fits(name, User.name, "Your name", field="name")
+    if not name:
+        raise Invalid("Tell us your name.", field="name")
+    check_password_rules(password)
+    password_hash = generate_password_hash(password, method="scrypt")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None and user.password_hash:
+        text, html = outbox.render_mail(
+            "signup_notice", user=user, login_url=external_url("auth.login")
+        )
+        outbox.enqueue(
+            kind="signup_notice",
+            dedup_key=f"signup_notice:{user.id}:{secrets.token_hex(8)}",
+            recipient=user.email,
+            recipient_name=user.name,
+            user_id=user.id,
+            subject="Someone tried to sign up with your address",
+            body_text=text,
+            body_html=html,
+            now=now,
+        )
+        db.session.flush()
+        return
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["SIGNUP_LINK_HOURS"]
+    link = SignupLink(
+        email=email,
+        name=name,
+        password_hash=password_hash,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    db.session.add(link)
+    db.session.flush()
+    text, html = outbox.render_mail(
+        "signup_link",
+        name=name,
+        existing=user is not None,
+        url=external_url("auth.confirm_signup", token=token),
+        hours=hours,
+    )
+    outbox.enqueue(
+        kind="signup_link",
+        dedup_key=f"signup_link:{link.id}",
+        recipient=email,
+        recipient_name=name,
+        user_id=user.id if user else None,
+        subject="Confirm your eventtrack account",
+        body_text=text,
+        body_html=html,
+        now=now,
+    )
+    db.session.flush()
+
+
+def peek_signup_link(token: str, now: datetime) -> SignupLink | None:
+    """The sign-up link if it is still usable, without using it (for the confirm page)."""
+    link = db.session.scalar(select(SignupLink).where(SignupLink.token_hash == hash_token(token)))
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    return link
+
+
+def complete_signup(token: str, now: datetime) -> User | None:
+    """Use a sign-up link once: create the account it proves, with the password given at
+    sign-up; or give that password to the address's account if it has none (a member who
+    now organises: the link proved they read that inbox). None if the link is not usable or
+    the account got a password meanwhile."""
+    used = db.session.execute(
+        update(SignupLink)
+        .where(
+            SignupLink.token_hash == hash_token(token),
+            SignupLink.used_at.is_(None),
+            SignupLink.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    if used.rowcount != 1:
+        return None
+    link = db.session.scalar(select(SignupLink).where(SignupLink.token_hash == hash_token(token)))
+    user, created = get_or_create_user(link.email, link.name)
+    if not created and user.password_hash:
+        return None
+    user.password_hash = link.password_hash
+    db.session.flush()
     return user
 
 
@@ -102,7 +214,9 @@ def request_login_link(email: str, now: datetime, next_url: str = "") -> bool:
         token_hash=hash_token(token),
         created_at=now,
         expires_at=now + timedelta(minutes=minutes),
-        next_url=next_url[:300],
+        # A path on this site (the caller made it safe); one too long for the column is
+        # dropped: the link then opens the home page, and the sign-in itself is not lost.
+        next_url=next_url if len(next_url) <= 300 else "",
     )
     db.session.add(link)
     db.session.flush()

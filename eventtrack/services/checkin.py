@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
 from . import access, accounts, groups, registrations
-from .errors import Invalid, UnknownActor
+from .errors import DomainError, Invalid, UnknownActor
 from .registrations import new_pass_token
 
 CHECKED_IN = "checked_in"
@@ -723,6 +723,15 @@ def self_check_in_by_email(
     if not (name or "").strip():
         raise Invalid("Tell us your name.", field="name")
     result = walk_in(meeting, name, email, None, now, how=how, nonce=nonce)
-    if result.ok and not result.replayed:
+    if result.replayed:
+        # A ticket (its nonce) checks in one person once: the same person again gets the same
+        # answer; anyone else is turned away, learning nothing of who used it.
+        reg = db.session.get(Registration, result.registration_id or 0)
+        if reg is None or reg.user.email != email:
+            raise DomainError(
+                "ticket_used",
+                "This form has been used already. Scan the code at the door again.",
+            )
+    elif result.ok:
         accounts.request_login_link(email, now, next_url)
     return result

@@ -134,6 +134,15 @@ def attending(meeting: Meeting, user: User) -> Registration | None:
     )
 
 
+def person_here(meeting: Meeting, user_id: int) -> User:
+    """The user ``user_id`` if checked in at ``meeting``, else ``NotFound``: a form naming any
+    other id learns nothing, not even whether that user exists."""
+    user = db.session.scalar(checked_in_users(meeting).where(User.id == user_id))
+    if user is None:
+        raise NotFound("person here")
+    return user
+
+
 def checked_in_users(meeting: Meeting):
     """SELECT of the users checked in at ``meeting`` (a place among the 'going')."""
     return (
@@ -230,7 +239,8 @@ def check_pair(meeting: Meeting, me: User, other: User, now: datetime) -> None:
     if attending(meeting, other) is None:
         raise CannotConnect(
             "other_not_checked_in",
-            f"{other.name} is not checked in at “{meeting.title}”. Both of you need to be "
+            # No name: whoever holds a code may not be someone its owner showed it to.
+            f"This person is not checked in at “{meeting.title}”. Both of you need to be "
             "checked in to connect.",
         )
 

@@ -27,11 +27,12 @@ from .followups import (
 from .vcard import vcard
 
 
-def wanting_followups(meeting_id: int) -> list[int]:
-    """Ids of the members checked in at the meeting who keep follow-up emails on."""
-    return list(
-        db.session.scalars(
-            select(Registration.user_id)
+def wanting_followups(meeting_id: int) -> dict[int, str]:
+    """The members checked in at the meeting who keep follow-up emails on: their ids, each
+    with the pass token that their mail's link carries."""
+    return dict(
+        db.session.execute(
+            select(Registration.user_id, Registration.pass_token)
             .join(User, User.id == Registration.user_id)
             .where(
                 Registration.meeting_id == meeting_id,
@@ -40,12 +41,14 @@ def wanting_followups(meeting_id: int) -> list[int]:
                 User.followup_emails.is_(True),
             )
             .order_by(Registration.user_id)
-        )
+        ).all()
     )
 
 
-def list_url(meeting: Meeting) -> str:
-    return external_url("followups.meeting_list", meeting_id=meeting.id)
+def list_url(pass_token: str) -> str:
+    """The follow-up list's link in a member's mail: through their pass, which only their inbox
+    has, so it opens without a sign-in and stops working when the pass does."""
+    return external_url("attendee.pass_followups", token=pass_token)
 
 
 def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = False) -> int:
@@ -64,9 +67,8 @@ def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = Fal
     recipients = wanting_followups(meeting.id)
     queued = 0
     if recipients:
-        url = list_url(meeting)
-        for lst in build_lists(meeting, recipients).values():
-            queued += _enqueue_followup(lst, url, now)
+        for lst in build_lists(meeting, list(recipients)).values():
+            queued += _enqueue_followup(lst, list_url(recipients[lst.user.id]), now)
     db.session.execute(
         update(Meeting)
         .where(Meeting.id == meeting.id, Meeting.followups_queued_at.is_(None))
@@ -187,9 +189,8 @@ def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: d
     states = states_of(last.id, None)
     people = users_by_id({o for uid in recipients for o, _ in met.get(uid, [])} | set(recipients))
     today = local_today(last, now)
-    url = list_url(last)
     queued = 0
-    for uid in recipients:
+    for uid, pass_token in recipients.items():
         open_people = [
             p
             for p in (
@@ -207,7 +208,7 @@ def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: d
             meeting=last,
             next_meeting=next_meeting,
             open_people=sorted(open_people, key=lambda p: p.name.lower()),
-            list_url=url,
+            list_url=list_url(pass_token),
             unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
         )
         n = len(open_people)

@@ -9,6 +9,7 @@ is signed the same way without a step; it works only while the meeting's check-i
 import base64
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +37,15 @@ class CodeRejected(DomainError):
 
 @dataclass(frozen=True)
 class Grant:
-    """What a valid code allows: self check-in at ``meeting`` by ``how`` (kiosk | poster)."""
+    """What a valid code allows: self check-in at ``meeting`` by ``how`` (kiosk | poster).
+
+    A grant carried by a ticket has the ticket's ``nonce``: the one check-in the ticket makes
+    is recorded under it, so the ticket checks in one person, once (``checkin.self_check_in_
+    by_email``)."""
 
     meeting: Meeting
     how: str
+    nonce: str | None = None
 
 
 def _mac(message: str) -> str:
@@ -106,7 +112,9 @@ def _ticket_serializer() -> URLSafeTimedSerializer:
 
 
 def ticket_for(grant: Grant) -> str:
-    return _ticket_serializer().dumps({"m": grant.meeting.id, "h": grant.how})
+    """A signed ticket for one check-in by email under ``grant``, with a nonce of its own."""
+    nonce = "kiosk-" + secrets.token_urlsafe(12)
+    return _ticket_serializer().dumps({"m": grant.meeting.id, "h": grant.how, "n": nonce})
 
 
 def verify_ticket(ticket: str) -> Grant:
@@ -120,7 +128,10 @@ def verify_ticket(ticket: str) -> Grant:
         ) from exc
     except BadSignature as exc:
         raise CodeRejected("invalid", "This form is not genuine.") from exc
-    meeting = db.session.get(Meeting, data.get("m"))
+    meeting_id, nonce = data.get("m"), data.get("n")
+    if not isinstance(meeting_id, int) or not isinstance(nonce, str):
+        raise CodeRejected("invalid", "This form is not genuine.")
+    meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or data.get("h") not in ("kiosk", "poster"):
         raise CodeRejected("invalid", "This form is not genuine.")
-    return Grant(meeting=meeting, how=data["h"])
+    return Grant(meeting=meeting, how=data["h"], nonce=nonce)

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from eventtrack.extensions import db
-from eventtrack.models import Membership, OutboxMessage
+from eventtrack.models import Membership, OutboxMessage, Registration
 from eventtrack.models.followup import FollowUp
 from eventtrack.services import followup_mail, followups
 from eventtrack.services.errors import DomainError, Invalid, NotFound
@@ -343,7 +343,13 @@ def test_followup_email_holds_list_goal_links_unsubscribe_and_vcard(meeting, now
         assert shared.email in body and "+1 555 0100" in body
         assert private.email not in body and "+1 555 0199" not in body
         assert "two client leads" in body and "wants the deck" in body
-        assert f"http://eventtrack.test/f/{meeting.id}" in body
+        # The list opens through Mia's own pass: her inbox is the only place it was sent.
+        reg = db.session.scalar(
+            select(Registration).where(
+                Registration.meeting_id == meeting.id, Registration.user_id == me.id
+            )
+        )
+        assert f"http://eventtrack.test/p/{reg.pass_token}/followups" in body
     assert row.headers["List-Unsubscribe"].startswith("<http://eventtrack.test/unsubscribe/")
     assert row.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     (att,) = row.attachments

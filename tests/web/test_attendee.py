@@ -12,14 +12,16 @@ def test_landing_page_for_visitors(client):
     assert page.status_code == 200 and b"/login" in page.data
 
 
-def test_pass_page_shows_meeting_name_and_qr_and_signs_the_member_in(client, make, now):
+def test_pass_page_shows_meeting_name_and_qr_and_signs_no_one_in(client, make, now):
     meeting = make.meeting(make.group(), now=now, title="Pricing night")
     reg = make.registration(meeting, make.member(meeting.group, name="Ada Lovelace"))
     page = client.get(f"/p/{reg.pass_token}")
     assert page.status_code == 200
     assert b"Pricing night" in page.data and b"Ada Lovelace" in page.data
     assert f"/p/{reg.pass_token}/qr.svg".encode() in page.data
-    assert client.get("/me").status_code == 200  # signed in on this device by the link
+    # A pass is a narrow capability (docs/security.md): that meeting's pages, not a sign-in.
+    assert client.get("/me").status_code == 302
+    assert client.get(f"/e/{meeting.id}").status_code == 200
 
 
 def test_served_qr_decodes_to_exactly_the_pass_url_and_is_cached(client, make, now, tmp_path):
@@ -27,6 +29,7 @@ def test_served_qr_decodes_to_exactly_the_pass_url_and_is_cached(client, make, n
     response = client.get(f"/p/{reg.pass_token}/qr.svg")
     assert response.mimetype == "image/svg+xml"
     assert "immutable" in response.headers["Cache-Control"]
+    assert "private" in response.headers["Cache-Control"]
     assert "max-age=31536000" in response.headers["Cache-Control"]
     assert decode(response.data, tmp_path) == f"http://eventtrack.test/p/{reg.pass_token}"
     etag = response.headers["ETag"]

@@ -343,9 +343,9 @@ def test_new_email_at_the_kiosk_becomes_a_walk_in(door, client, auth, now):
 def _kiosk_answer(client, door, now):
     """A function: email typed at the kiosk -> the page's main part, as the typist sees it."""
     code = kiosk.kiosk_code(door.meeting, now)
-    ticket = _ticket(client, code)
 
     def answer(email):
+        ticket = _ticket(client, code)  # a ticket checks in one person: a fresh one each
         html = client.post(
             f"/door/in/{code}", data={"ticket": ticket, "name": "Sam", "email": email}
         ).get_data(as_text=True)

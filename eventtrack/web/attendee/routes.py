@@ -1,12 +1,15 @@
 """Member pages, phone first: home, pass, meeting RSVP, profile, one-click unsubscribe."""
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from ...extensions import csrf, db
 from ...models import Meeting, utcnow
 from ...services import access, accounts, meetings, passes, profiles, registrations
 from ...services.errors import DomainError, NotFound
+from .. import ratelimit
+from ..actor import remember_pass
+from ..auth.forms import ConfirmForm as PassLinkForm
 from .forms import ProfileForm, RsvpForm, UnsubscribeForm
 
 bp = Blueprint("attendee", __name__)
@@ -34,49 +37,91 @@ def home():
     )
 
 
-def _registration_or_404(token: str):
-    reg = registrations.by_pass_token(token)
+def _pass(token: str):
+    """The registration ``token`` names and whether its link still works, or 404."""
+    reg = access.registration_by_pass(token)
     if reg is None:
         raise NotFound("pass")
-    return reg
+    return reg, utcnow() < access.pass_expires_at(reg.meeting)
+
+
+def _expired(reg):
+    return render_template(
+        "attendee/pass_expired.html", meeting=reg.meeting, form=PassLinkForm(), token=reg.pass_token
+    ), 410
 
 
 @bp.get("/p/<token>")
 def pass_page(token: str):
-    reg = _registration_or_404(token)
+    reg, usable = _pass(token)
+    if not usable:
+        return _expired(reg)
     is_owner = current_user.is_authenticated and current_user.id == reg.user_id
     organiser_view = not is_owner and access.is_organiser(current_user, reg.meeting.group_id)
-    # The link is the member's key: opening it signs them in on a device where nobody is
-    # signed in. It never replaces a session (a link someone sends you must not swap your
-    # account for theirs), and password accounts never sign in by pass.
     someone_else = current_user.is_authenticated and not is_owner and not organiser_view
-    if not current_user.is_authenticated and not reg.user.is_organiser_account:
-        login_user(reg.user, remember=True)
-        is_owner = True
+    holder = not current_user.is_authenticated
+    if holder:
+        # Not a sign-in: this browser may act for this registration at this meeting only
+        # (web.actor). A signed-in browser keeps its own account; a link someone sends you
+        # must not swap your account for theirs.
+        remember_pass(reg)
     return render_template(
         "attendee/pass.html",
         reg=reg,
         meeting=reg.meeting,
         is_owner=is_owner,
+        holder=holder,
         organiser_view=organiser_view,
         someone_else=someone_else,
         pass_url=registrations.pass_url(reg),
     )
 
 
+@bp.get("/p/<token>/followups")
+def pass_followups(token: str):
+    """The link in follow-up emails: that meeting's follow-up list, through the pass."""
+    reg, usable = _pass(token)
+    if not usable:
+        return _expired(reg)
+    if not current_user.is_authenticated:
+        remember_pass(reg)
+    elif current_user.id != reg.user_id:
+        return redirect(url_for(".pass_page", token=token))
+    return redirect(url_for("followups.meeting_list", meeting_id=reg.meeting_id))
+
+
+@bp.post("/p/<token>/sign-in-link")
+@ratelimit.mail_link
+def pass_sign_in_link(token: str):
+    """An expired pass offers a sign-in link, mailed to the pass's own inbox (never shown)."""
+    reg, _ = _pass(token)
+    if not PassLinkForm().validate_on_submit():
+        abort(400)
+    accounts.request_login_link(
+        reg.user.email,
+        utcnow(),
+        url_for("followups.meeting_list", meeting_id=reg.meeting_id),
+    )
+    return render_template("attendee/pass_link_sent.html", meeting=reg.meeting)
+
+
 @bp.get("/p/<token>/qr.svg")
 def pass_qr(token: str):
-    reg = _registration_or_404(token)
+    reg, usable = _pass(token)
+    if not usable:
+        return _expired(reg)
     response = Response(passes.qr_svg(registrations.pass_url(reg)), mimetype="image/svg+xml")
-    # A token's QR never changes: let phones and proxies keep it.
-    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    # A token's QR never changes: let phones keep it (private: the token is a capability).
+    response.headers["Cache-Control"] = f"private, max-age={YEAR}, immutable"
     response.set_etag(reg.pass_token)
     return response.make_conditional(request)
 
 
 @bp.get("/p/<token>/calendar.ics")
 def pass_ics(token: str):
-    reg = _registration_or_404(token)
+    reg, usable = _pass(token)
+    if not usable:
+        return _expired(reg)
     return Response(
         passes.ics(reg, utcnow()),
         mimetype="text/calendar",

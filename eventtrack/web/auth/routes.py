@@ -1,4 +1,5 @@
-"""Signing in and out: password (organisers), one-time emailed link (everyone)."""
+"""Signing in and out: password (organisers), one-time emailed link (everyone), sign-up that
+proves the address first. Every sign-in is a server-side session (``services.sessions``)."""
 
 from urllib.parse import urlsplit
 
@@ -14,18 +15,20 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ...extensions import db, limiter
+from ...extensions import db
 from ...models import User, utcnow
-from ...services import accounts
+from ...services import accounts, sessions
 from ...services.errors import Invalid
+from .. import ratelimit
 from .forms import ConfirmForm, LinkRequestForm, LoginForm, LogoutForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None, default: str = "organiser.home") -> str:
-    """Return ``target`` if it is a path on this site, else the default page: no open redirect."""
-    if target:
+    """Return ``target`` if it is a path on this site, else the default page: no open redirect,
+    and no control character (CR/LF would split the Location header)."""
+    if target and target.isprintable():
         parts = urlsplit(target)
         if (
             not parts.scheme
@@ -38,38 +41,67 @@ def safe_next(target: str | None, default: str = "organiser.home") -> str:
     return url_for(default)
 
 
+def sign_in(user: User) -> None:
+    """Open a server-side session for ``user`` and give this browser its cookies."""
+    sessions.start(user, utcnow())
+    db.session.commit()
+    login_user(user, remember=True)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
+@ratelimit.sign_in
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=True)
+            sign_in(user)
             return redirect(safe_next(form.next.data))
         flash("That email and password do not match.", "error")
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@ratelimit.sign_up
 def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register_organiser(form.email.data, form.name.data, form.password.data)
+            accounts.request_signup(form.email.data, form.name.data, form.password.data, utcnow())
         except Invalid as exc:
             db.session.rollback()
             getattr(form, exc.field or "email").errors.append(exc.message)
         else:
-            login_user(user, remember=True)
-            flash("Welcome! Start by creating your group.", "success")
-            return redirect(url_for("organiser.new_group"))
+            db.session.commit()
+            # The same page whether the address was new or not: no account enumeration.
+            return render_template("auth/signup_sent.html", email=form.email.data)
     return render_template("auth/register.html", form=form)
 
 
+@bp.route("/register/<token>", methods=["GET", "POST"])
+@ratelimit.confirm
+def confirm_signup(token: str):
+    # GET only shows a button: mail scanners that prefetch links must not use up the link.
+    form = ConfirmForm()
+    now = utcnow()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        user = accounts.complete_signup(token, now)
+        if user is None:
+            db.session.rollback()
+            return render_template("auth/link_invalid.html", signup=True), 410
+        sign_in(user)
+        flash("Welcome! Start by creating your group.", "success")
+        return redirect(url_for("organiser.new_group"))
+    link = accounts.peek_signup_link(token, now)
+    if link is None:
+        return render_template("auth/link_invalid.html", signup=True), 410
+    return render_template("auth/signup_confirm.html", form=form, link=link)
+
+
 @bp.route("/login/link", methods=["GET", "POST"])
-@limiter.limit("5 per minute", methods=["POST"])
+@ratelimit.mail_link
 def request_link():
     form = LinkRequestForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
@@ -82,7 +114,7 @@ def request_link():
 
 
 @bp.route("/login/link/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@ratelimit.confirm
 def login_link(token: str):
     # GET only shows a button: mail scanners that prefetch links must not use up the link.
     form = ConfirmForm()
@@ -93,7 +125,7 @@ def login_link(token: str):
         link = accounts.consume_login_link(token, now)
         if link is None:
             return render_template("auth/link_invalid.html"), 410
-        login_user(db.session.get(User, link.user_id), remember=True)
+        sign_in(db.session.get(User, link.user_id))
         return redirect(safe_next(link.next_url, "attendee.home"))
     link = accounts.peek_login_link(token, now)
     if link is None:
@@ -105,6 +137,9 @@ def login_link(token: str):
 @login_required
 def logout():
     if LogoutForm().validate_on_submit():
+        # Ended on the server: a copy of this browser's cookies is dead as well.
+        sessions.end(current_user.get_id(), utcnow())
+        db.session.commit()
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("attendee.home"))

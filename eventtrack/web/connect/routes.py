@@ -8,9 +8,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from ...extensions import db
-from ...models import Meeting, User, utcnow
+from ...models import Connection, Meeting, utcnow
 from ...services import access, connections, passes, registrations, suggestions
 from ...services.errors import DomainError, NotFound
+from .. import ratelimit
+from ..actor import member_at, require_member_at
 from .forms import ActionForm, NoteForm, RoundsForm, WeMetForm
 
 bp = Blueprint("connect", __name__)
@@ -19,18 +21,19 @@ YEAR = 365 * 24 * 3600
 
 
 def _my_event(meeting_id: int):
-    """The meeting and the signed-in member's (not cancelled) registration at it, or 404."""
+    """The meeting, who acts there (signed in, or this meeting's pass holder) and their (not
+    cancelled) registration at it; sign-in page if nobody, 404 if not theirs."""
+    me = require_member_at(meeting_id)
     meeting = db.session.get(Meeting, meeting_id)
-    reg = None if meeting is None else registrations.registration_for(meeting, current_user)
+    reg = None if meeting is None else registrations.registration_for(meeting, me)
     if reg is None or reg.status == "cancelled":
         raise NotFound("event")
-    return meeting, reg
+    return meeting, reg, me
 
 
 @bp.get("/e/<int:meeting_id>")
-@login_required
 def event(meeting_id: int):
-    meeting, reg = _my_event(meeting_id)
+    meeting, reg, me = _my_event(meeting_id)
     checked_in = reg.status == "going" and reg.checked_in_at is not None
     code = connections.code_for(reg, utcnow()) if checked_in else None
     return render_template(
@@ -38,8 +41,8 @@ def event(meeting_id: int):
         meeting=meeting,
         reg=reg,
         code=code,
-        suggestions=suggestions.who_to_meet(meeting, current_user) if checked_in else [],
-        met=connections.met_at(meeting, current_user),
+        suggestions=suggestions.who_to_meet(meeting, me) if checked_in else [],
+        met=connections.met_at(meeting, me),
         form=ActionForm(),
     )
 
@@ -62,17 +65,18 @@ def _card(token: str, form: WeMetForm, problem: str | None = None, status: int =
     except DomainError as exc:
         return render_template("connect/problem.html", message=exc.message), exc.status
     meeting, person = reg.meeting, reg.user
-    if not current_user.is_authenticated:
+    me = member_at(meeting.id)
+    if me is None:
         return render_template("connect/sign_in.html", meeting=meeting, token=token), 200
-    mine = registrations.registration_for(meeting, current_user)
+    mine = registrations.registration_for(meeting, me)
     # Only people registered for the same meeting see the card; others get the reason alone.
-    show_card = current_user.id == person.id or (mine is not None and mine.status != "cancelled")
+    show_card = me.id == person.id or (mine is not None and mine.status != "cancelled")
     if problem is None:
         try:
-            connections.check_pair(meeting, current_user, person, utcnow())
+            connections.check_pair(meeting, me, person, utcnow())
         except DomainError as exc:
             problem = exc.message
-    already = person.id in connections.met_ids(meeting, current_user)
+    already = person.id in connections.met_ids(meeting, me)
     return render_template(
         "connect/card.html",
         meeting=meeting,
@@ -81,26 +85,30 @@ def _card(token: str, form: WeMetForm, problem: str | None = None, status: int =
         form=form,
         problem=problem,
         already=already,
-        contact=connections.contact_of(person, current_user) if show_card else None,
+        contact=connections.contact_of(person, me) if show_card else None,
     ), status
 
 
 @bp.get("/c/<token>")
+@ratelimit.lookup
 def card(token: str):
     return _card(token, WeMetForm(formdata=None))
 
 
 @bp.post("/c/<token>")
+@ratelimit.lookup
 def we_met(token: str):
-    if not current_user.is_authenticated:
+    try:
+        me = member_at(connections.resolve_code(token).meeting_id)
+    except DomainError:
+        return _card(token, WeMetForm(formdata=None))  # says what is wrong with the code
+    if me is None:
         return redirect(url_for(".card", token=token))
     form = WeMetForm()
     if not form.validate_on_submit():
         return _card(token, form, None, 422)
     try:
-        conn, created, other = connections.record_scan(
-            token, current_user, form.note.data, utcnow()
-        )
+        conn, created, other = connections.record_scan(token, me, form.note.data, utcnow())
     except DomainError as exc:
         db.session.rollback()
         return _card(token, form, exc.message, exc.status)
@@ -112,13 +120,13 @@ def we_met(token: str):
 
 
 @bp.get("/e/<int:meeting_id>/here")
-@login_required
+@ratelimit.lookup
 def here(meeting_id: int):
-    meeting, _ = _my_event(meeting_id)
+    meeting, _, me = _my_event(meeting_id)
     query = request.args.get("q", "")
     problem, people = None, []
     try:
-        people = connections.people_here(meeting, current_user, query)
+        people = connections.people_here(meeting, me, query)
     except DomainError as exc:
         problem = exc.message
     return render_template(
@@ -132,22 +140,22 @@ def here(meeting_id: int):
 
 
 @bp.post("/e/<int:meeting_id>/met/<int:user_id>")
-@login_required
+@ratelimit.lookup
 def met_from_list(meeting_id: int, user_id: int):
-    meeting, _ = _my_event(meeting_id)
+    meeting, _, me = _my_event(meeting_id)
     back = request.form.get("back") == "event"
     target = (
         url_for(".event", meeting_id=meeting.id) + "#met"
         if back
         else url_for(".here", meeting_id=meeting.id, q=request.form.get("q") or None)
     )
-    other = db.session.get(User, user_id)
-    if other is None or not ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         raise NotFound("person")
+    # Only someone checked in at this meeting can be named here: any other id is "no such
+    # person", so the form cannot be used to list the installation's users.
     try:
-        _, created = connections.record_connection(
-            meeting, current_user, other, "list", None, utcnow()
-        )
+        other = connections.person_here(meeting, user_id)
+        _, created = connections.record_connection(meeting, me, other, "list", None, utcnow())
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -159,23 +167,31 @@ def met_from_list(meeting_id: int, user_id: int):
     return redirect(target)
 
 
+def _member_of_connection(connection_id: int):
+    """Who acts at the meeting of connection ``connection_id`` (the service checks it is theirs)."""
+    conn = db.session.get(Connection, connection_id)
+    if conn is None:
+        raise NotFound("connection")
+    return require_member_at(conn.meeting_id)
+
+
 @bp.post("/connections/<int:connection_id>/note")
-@login_required
 def edit_note(connection_id: int):
+    me = _member_of_connection(connection_id)
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400, " ".join(form.errors.get("note", [])) or None)
-    conn = connections.set_note(connection_id, current_user, form.note.data)
+    conn = connections.set_note(connection_id, me, form.note.data)
     flash("Note saved. Only you can see it.", "success")
     return redirect(url_for(".event", meeting_id=conn.meeting_id) + f"#c{conn.id}")
 
 
 @bp.post("/connections/<int:connection_id>/delete")
-@login_required
 def delete(connection_id: int):
+    me = _member_of_connection(connection_id)
     if not ActionForm().validate_on_submit():
         raise NotFound("connection")
-    meeting_id = connections.delete_connection(connection_id, current_user)
+    meeting_id = connections.delete_connection(connection_id, me)
     flash("Deleted, for both of you.", "success")
     return redirect(url_for(".event", meeting_id=meeting_id) + "#met")
 

@@ -14,11 +14,13 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ...extensions import db, limiter
+from ...extensions import db
 from ...links import external_url
 from ...models import utcnow
 from ...services import access, attendance, checkin, kiosk, passes
-from ...services.errors import Invalid
+from ...services.errors import DomainError, Invalid
+from .. import ratelimit
+from ..actor import member_at
 from .forms import ActionForm, PassCheckinForm, SelfCheckinForm, WalkInForm
 
 bp = Blueprint("door", __name__, url_prefix="/door")
@@ -248,7 +250,7 @@ def attendee_scanner():
 
 
 @bp.route("/in/<code>", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
+@ratelimit.kiosk_by_email
 def self_checkin(code: str):
     now = utcnow()
     form = SelfCheckinForm()
@@ -266,12 +268,16 @@ def self_checkin(code: str):
                 form.email.data,
                 now,
                 grant.how,
+                nonce=grant.nonce,
                 next_url=url_for("attendee.meeting", meeting_id=grant.meeting.id),
             )
         except Invalid as exc:
             db.session.rollback()
             getattr(form, exc.field or "email", form.email).errors.append(exc.message)
             return render_template("door/self_checkin.html", form=form, meeting=grant.meeting), 422
+        except DomainError:
+            db.session.rollback()
+            raise  # the error page says why (a used ticket: scan again)
         # Whoever typed the address may not own it: answer with what they typed, nothing more.
         return render_template(
             "door/self_done.html",
@@ -281,8 +287,9 @@ def self_checkin(code: str):
             by_email=True,
         )
     grant = kiosk.verify(code, now)
-    if current_user.is_authenticated:
-        result = checkin.self_check_in(grant.meeting, current_user, now, grant.how)
+    me = member_at(grant.meeting.id)  # signed in, or holding this meeting's pass
+    if me is not None:
+        result = checkin.self_check_in(grant.meeting, me, now, grant.how)
         if result is not None:
             return render_template(
                 "door/self_done.html",

@@ -7,17 +7,20 @@ from ...extensions import db
 from ...models import Meeting, utcnow
 from ...services import access, followup_mail, followups, vcard
 from ...services.errors import DomainError, NotFound
+from ..actor import member_at, require_member_at
 from ..auth.routes import safe_next
 from .forms import GoalAnswerForm, GoalForm, PromiseForm, QueueForm, StateForm
 
 bp = Blueprint("followups", __name__)
 
 
-def _meeting(meeting_id: int) -> Meeting:
+def _meeting(meeting_id: int) -> tuple[Meeting, object]:
+    """The meeting and who acts there: the signed-in member, or this meeting's pass holder."""
+    me = require_member_at(meeting_id)
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound("meeting")
-    return meeting
+    return meeting, me
 
 
 def _back(meeting_id: int, anchor: str = ""):
@@ -38,11 +41,12 @@ def goal_prompt_helper():
     """``followup_goal_prompt(reg)`` for templates/followups/_goal_prompt.html (pass page)."""
 
     def followup_goal_prompt(reg):
-        if not current_user.is_authenticated or current_user.id != reg.user_id:
+        me = member_at(reg.meeting_id)
+        if me is None or me.id != reg.user_id:
             return None
         return {
-            "goal": followups.goal_for(reg.meeting, current_user),
-            "ask": followups.goal_to_ask(reg.meeting, current_user),
+            "goal": followups.goal_for(reg.meeting, me),
+            "ask": followups.goal_to_ask(reg.meeting, me),
             "goal_form": GoalForm(),
             "answer_form": GoalAnswerForm(),
         }
@@ -51,10 +55,9 @@ def goal_prompt_helper():
 
 
 @bp.get("/f/<int:meeting_id>")
-@login_required
 def meeting_list(meeting_id: int):
-    meeting = _meeting(meeting_id)
-    lst = followups.followup_list(meeting, current_user)
+    meeting, me = _meeting(meeting_id)
+    lst = followups.followup_list(meeting, me)
     return render_template(
         "followups/list.html",
         meeting=meeting,
@@ -68,10 +71,9 @@ def meeting_list(meeting_id: int):
 
 
 @bp.get("/f/<int:meeting_id>/contacts.vcf")
-@login_required
 def contacts_vcf(meeting_id: int):
-    meeting = _meeting(meeting_id)
-    lst = followups.followup_list(meeting, current_user)
+    meeting, me = _meeting(meeting_id)
+    lst = followups.followup_list(meeting, me)
     return Response(
         vcard.vcard(lst.shared, meeting),
         mimetype="text/vcard",
@@ -83,17 +85,16 @@ def contacts_vcf(meeting_id: int):
 
 
 @bp.post("/f/<int:meeting_id>/people/<int:other_id>/state")
-@login_required
 def set_state(meeting_id: int, other_id: int):
-    meeting = _meeting(meeting_id)
-    followups.attended(meeting, current_user)
+    meeting, me = _meeting(meeting_id)
+    followups.attended(meeting, me)
     form = StateForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
         try:
             followups.set_state(
-                meeting, current_user, other_id, form.state.data, utcnow(), form.snoozed_until.data
+                meeting, me, other_id, form.state.data, utcnow(), form.snoozed_until.data
             )
         except DomainError as exc:
             db.session.rollback()
@@ -104,17 +105,16 @@ def set_state(meeting_id: int, other_id: int):
 
 
 @bp.post("/f/<int:meeting_id>/people/<int:other_id>/promise")
-@login_required
 def set_promise(meeting_id: int, other_id: int):
-    meeting = _meeting(meeting_id)
-    followups.attended(meeting, current_user)
+    meeting, me = _meeting(meeting_id)
+    followups.attended(meeting, me)
     form = PromiseForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
         try:
             followups.set_promise(
-                meeting, current_user, other_id, form.promise.data, form.promise_due.data, utcnow()
+                meeting, me, other_id, form.promise.data, form.promise_due.data, utcnow()
             )
         except DomainError as exc:
             db.session.rollback()
@@ -127,15 +127,14 @@ def set_promise(meeting_id: int, other_id: int):
 
 
 @bp.post("/f/<int:meeting_id>/goal")
-@login_required
 def set_goal(meeting_id: int):
-    meeting = _meeting(meeting_id)
+    meeting, me = _meeting(meeting_id)
     form = GoalForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
         try:
-            followups.set_goal(meeting, current_user, form.text.data, utcnow())
+            followups.set_goal(meeting, me, form.text.data, utcnow())
         except DomainError as exc:
             db.session.rollback()
             if exc.status == 404:
@@ -147,14 +146,13 @@ def set_goal(meeting_id: int):
 
 
 @bp.post("/f/<int:meeting_id>/goals/<int:goal_id>/answer")
-@login_required
 def answer_goal(meeting_id: int, goal_id: int):
-    meeting = _meeting(meeting_id)
+    meeting, me = _meeting(meeting_id)
     form = GoalAnswerForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
-        followups.answer_goal(goal_id, current_user, form.outcome.data, meeting, utcnow())
+        followups.answer_goal(goal_id, me, form.outcome.data, meeting, utcnow())
         flash("Thanks, noted.", "success")
     return _back(meeting.id, "#goal")
 
