@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import partial
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
@@ -34,6 +35,18 @@ def _sqlite_pragmas(dbapi_connection, _record, *, autocheckpoint: int) -> None:
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     cursor.close()
+
+
+def insert_ignoring(table: Table, *unique_columns: str):
+    """``INSERT … ON CONFLICT (unique_columns) DO NOTHING`` for the session's database: the
+    unique key decides between concurrent inserts, in the caller's transaction.
+
+    Not a savepoint around an ORM add: on SQLite a savepoint that opens the transaction is
+    committed when it is released, and a rollback after it would keep the row.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(unique_columns))
 
 
 def init_database(app: Flask) -> None:

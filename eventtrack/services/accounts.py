@@ -9,10 +9,9 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..database import DriverStatement, DriverTransaction
+from ..database import DriverStatement, DriverTransaction, insert_ignoring
 from ..extensions import db
 from ..links import external_url
 from ..models import ApiToken, LoginLink, SignupLink, User
@@ -50,20 +49,22 @@ def user_by_email(email: str) -> User | None:
 
 
 def get_or_create_user(email: str, name: str, **profile) -> tuple[User, bool]:
-    """Return the user with ``email``, creating them if new; race-safe on the unique key."""
+    """Return the user with ``email``, creating them if new; race-safe on the unique key, and
+    inside the caller's transaction (a rollback there takes the new user back too)."""
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None:
         return user, False
     name = require_fits(name, User.name, "A name", field="name") or email.split("@")[0]
-    try:
-        with db.session.begin_nested():
-            user = User(email=email, name=name, **profile)
-            db.session.add(user)
-    except IntegrityError:
-        # Someone else created them between our SELECT and INSERT: the constraint decided.
-        return db.session.scalar(select(User).where(User.email == email)), False
-    return user, True
+    table = User.__table__
+    new_id = db.session.execute(
+        insert_ignoring(table, "email")
+        .values(email=email, name=name, **profile)
+        .returning(table.c.id)
+    ).scalar()
+    # None: someone else created them between our SELECT and INSERT; the constraint decided.
+    user = db.session.scalar(select(User).where(User.email == email))
+    return user, new_id is not None
 
 
 def check_password_rules(password: str) -> None:

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from itertools import combinations
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
+from ..database import insert_ignoring
 from ..extensions import db
 from ..links import external_url
 from ..models import Connection, Meeting, Registration, User
@@ -117,11 +117,6 @@ def new_connect_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def attending(meeting: Meeting, user: User) -> Registration | None:
     """``user``'s registration at ``meeting`` if they are going and checked in, else None."""
     return db.session.scalar(
@@ -167,9 +162,9 @@ def code_for(reg: Registration, now: datetime) -> ConnectCode:
         return code
     # Two tabs opening the event page at once: the unique key keeps exactly one code.
     db.session.execute(
-        _insert(ConnectCode)
-        .values(registration_id=reg.id, token=new_connect_token(), created_at=now)
-        .on_conflict_do_nothing(index_elements=["registration_id"])
+        insert_ignoring(ConnectCode.__table__, "registration_id").values(
+            registration_id=reg.id, token=new_connect_token(), created_at=now
+        )
     )
     db.session.commit()
     return db.session.scalar(select(ConnectCode).where(ConnectCode.registration_id == reg.id))
@@ -260,7 +255,7 @@ def _insert_pair(
     # RETURNING says whether this statement created the row: rowcount is not reliable for
     # ORM-enabled INSERTs (psycopg reports -1).
     new_id = db.session.scalar(
-        _insert(Connection)
+        insert_ignoring(Connection.__table__, "meeting_id", "user_a_id", "user_b_id")
         .values(
             meeting_id=meeting.id,
             user_a_id=a,
@@ -271,8 +266,7 @@ def _insert_pair(
             note_a="",
             note_b="",
         )
-        .on_conflict_do_nothing(index_elements=["meeting_id", "user_a_id", "user_b_id"])
-        .returning(Connection.id)
+        .returning(Connection.__table__.c.id)
     )
     conn = db.session.scalar(
         select(Connection).where(

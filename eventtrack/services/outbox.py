@@ -32,8 +32,8 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..database import insert_ignoring
 from ..extensions import db
 from ..models import OutboxMessage
 from .errors import Invalid
@@ -184,16 +184,9 @@ def enqueue(
         claimed_by="",
         last_error="",
     )
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # On the Core table, not the ORM entity: the same SQL, a fraction of the overhead.
     table = OutboxMessage.__table__
-    stmt = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(table.c.id)
-    )
+    stmt = insert_ignoring(table, "dedup_key").values(**values).returning(table.c.id)
     return db.session.execute(stmt).first() is not None
 
 
