@@ -20,6 +20,7 @@ from ...models import User, utcnow
 from ...services import accounts, sessions
 from ...services.errors import Invalid
 from .. import ratelimit
+from ..actor import forget_passes
 from .forms import ConfirmForm, LinkRequestForm, LoginForm, LogoutForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
@@ -141,6 +142,7 @@ def logout():
         sessions.end(current_user.get_id(), utcnow())
         db.session.commit()
         logout_user()
+        forget_passes()  # and no pass opened here acts for anyone after the sign-out
         flash("You are signed out.", "info")
     return redirect(url_for("attendee.home"))
 
