@@ -368,3 +368,35 @@ def test_we_met_form_cannot_list_the_installations_users(client, make, auth, now
         page = client.post(f"/e/{meeting.id}/met/{user_id}", follow_redirects=True)
         assert b"Secret Stranger" not in page.data and b"Absent Abe" not in page.data
         assert b"No such person here" in page.data
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+def test_limits_in_redis_hold_across_servers(limited_app, make):
+    """Two app processes (two servers) sharing Redis: a limit hit on one holds on the other."""
+    if not _redis_answers():
+        pytest.skip(f"Redis at {REDIS_URL} does not answer: the shared-limit test needs it")
+    import secrets
+
+    shared = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": secrets.token_hex(6)}
+    first, second = limited_app(**shared), limited_app(**shared)
+    with first.app_context():
+        make.organiser(email="victim@example.com")
+        one = first.test_client()
+        codes = [_guess(one, "victim@example.com", "nope nope", f"10.0.0.{i}") for i in range(10)]
+        assert codes == [200] * 10
+    with second.app_context():
+        two = second.test_client()
+        assert _guess(two, "victim@example.com", "correct horse battery", "10.0.0.99") == 429
+        db.session.remove()
+        db.engine.dispose()
