@@ -31,23 +31,26 @@ def account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()
 
 
+def pass_key() -> str:
+    """The pass a request names in its URL: its inbox is the account it mails."""
+    return "pass:" + str((request.view_args or {}).get("token", ""))
+
+
 def _per_address(limit: str):
     return limiter.limit(limit, key_func=get_remote_address, methods=["POST"])
 
 
-def _per_account(limit: str):
-    return limiter.limit(limit, key_func=account_key, methods=["POST"])
-
-
-def _both(address_limit: str, account_limit: str):
+def _both(address_limit: str, account_limit: str, account=account_key):
     def decorate(view):
-        return _per_address(address_limit)(_per_account(account_limit)(view))
+        per_account = limiter.limit(account_limit, key_func=account, methods=["POST"])
+        return _per_address(address_limit)(per_account(view))
 
     return decorate
 
 
 sign_in = _both(SIGN_IN_PER_ADDRESS, SIGN_IN_PER_ACCOUNT)
 mail_link = _both(MAIL_LINK_PER_ADDRESS, MAIL_LINK_PER_ACCOUNT)
+pass_mail_link = _both(MAIL_LINK_PER_ADDRESS, MAIL_LINK_PER_ACCOUNT, account=pass_key)
 sign_up = _per_address(SIGN_UP_PER_ADDRESS)
 kiosk_by_email = _per_address(KIOSK_PER_ADDRESS)
 confirm = _per_address(CONFIRM_PER_ADDRESS)

@@ -400,3 +400,23 @@ def test_limits_in_redis_hold_across_servers(limited_app, make):
         assert _guess(two, "victim@example.com", "correct horse battery", "10.0.0.99") == 429
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_expired_pass_mails_its_inbox_a_few_times_an_hour_at_most(limited_app, make, now):
+    app = limited_app()
+    with app.app_context():
+        group = make.group()
+        old = make.meeting(group, now=now, starts_in=-timedelta(days=40))
+        mine = make.registration(old, make.member(group))
+        other = make.registration(old, make.member(group))
+        client = app.test_client()
+
+        def ask(reg, ip):
+            return client.post(
+                f"/p/{reg.pass_token}/sign-in-link", headers={"X-Forwarded-For": ip}
+            ).status_code
+
+        assert [ask(mine, f"192.0.2.{i}") for i in range(6)] == [200] * 5 + [429]
+        assert ask(other, "192.0.2.50") == 200  # another member's pass has its own count
+        db.session.remove()
+        db.engine.dispose()

@@ -91,7 +91,7 @@ def pass_followups(token: str):
 
 
 @bp.post("/p/<token>/sign-in-link")
-@ratelimit.mail_link
+@ratelimit.pass_mail_link
 def pass_sign_in_link(token: str):
     """An expired pass offers a sign-in link, mailed to the pass's own inbox (never shown)."""
     reg, _ = _pass(token)
