@@ -116,6 +116,8 @@ def load_demo(now: datetime) -> User | None:
     for person_name, company, headline, interests, asks, offers in PEOPLE:
         local = person_name.lower().replace(" ", ".").replace("-", "")
         membership, _ = groups.add_member(group, person_name, f"{local}@example.com", company)
+        # Demo people have taken part (see services.members): the pages show their names.
+        membership.engaged_at = now - timedelta(days=30)
         user = membership.user
         user.headline, user.interests, user.asks, user.offers = headline, interests, asks, offers
         user.share_contact = len(people) % 3 != 2

@@ -1,17 +1,23 @@
-"""Groups and their members, including CSV import."""
+"""Groups and their members, including CSV import.
+
+Adding an address reveals nothing of the account behind it and tells its owner: see
+``services.members`` for what organisers see and for the notice mail.
+"""
 
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import Group, Membership, User
+from ..models import Group, Membership, User, utcnow
+from . import members
 from .accounts import get_or_create_user, normalise_email
-from .errors import Invalid
+from .errors import Invalid, require_fits
 
 MAX_IMPORT_ROWS = 5000
 
@@ -30,46 +36,79 @@ def timezone_choices() -> list[str]:
 
 def create_group(owner: User, name: str, description: str = "", timezone: str = "UTC") -> Group:
     """Create a group with ``owner`` as its first organiser."""
-    name = (name or "").strip()
+    name = require_fits(name, Group.name, "The group's name", field="name")
     if not name:
         raise Invalid("Give the group a name.", field="name")
     group = Group(
-        name=name[:120],
-        description=(description or "").strip(),
+        name=name,
+        description=require_fits(
+            description, Group.description, "The description", field="description"
+        ),
         default_timezone=check_timezone(timezone),
     )
-    group.memberships.append(Membership(user=owner, role="organiser"))
+    # The owner is taking part by creating it: their co-organisers see their own name.
+    group.memberships.append(
+        Membership(user=owner, role="organiser", typed_name=owner.name, engaged_at=utcnow())
+    )
     db.session.add(group)
     db.session.commit()
     return group
 
 
-def _ensure_membership(group: Group, user: User, role: str = "member") -> tuple[Membership, bool]:
-    existing = db.session.scalar(
+def _ensure_membership(
+    group: Group, user: User, typed_name: str, now: datetime
+) -> tuple[Membership, bool]:
+    """The membership of ``user`` in ``group``, inserted if missing: INSERT … ON CONFLICT DO
+    NOTHING, so the unique key decides between concurrent adds and nothing commits early (a
+    savepoint that opens the transaction on SQLite commits when it is released)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Membership.__table__
+    inserted = db.session.execute(
+        insert(table)
+        .values(
+            group_id=group.id, user_id=user.id, role="member", typed_name=typed_name, joined_at=now
+        )
+        .on_conflict_do_nothing(index_elements=["group_id", "user_id"])
+        .returning(table.c.id)
+    ).scalar()
+    membership = db.session.scalar(
         select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
     )
-    if existing is not None:
-        return existing, False
-    try:
-        with db.session.begin_nested():
-            membership = Membership(group_id=group.id, user_id=user.id, role=role)
-            db.session.add(membership)
-    except IntegrityError:
-        return db.session.scalar(
-            select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
-        ), False
-    return membership, True
+    return membership, inserted is not None
+
+
+def _typed(name: str, email: str, company: str) -> tuple[str, str, str]:
+    """What the organiser typed, checked: too long is refused, never cut."""
+    email = normalise_email(email)
+    name = require_fits(name, Membership.typed_name, "Name", field="name")
+    company = require_fits(company, User.company, "Company", field="company")
+    return name or email.split("@")[0], email, company
 
 
 def add_member(
-    group: Group, name: str, email: str, company: str = "", *, commit: bool = True
+    group: Group,
+    name: str,
+    email: str,
+    company: str = "",
+    *,
+    added_by: User | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
 ) -> tuple[Membership, bool]:
     """Add a member by email (idempotent): return the membership and whether it is new.
 
-    An existing account keeps its own name and profile: an organiser cannot overwrite them.
+    The organiser's ``name`` is kept on the membership; an existing account keeps its own
+    name and profile, and the group's organisers see only what they typed until the person
+    takes part (``services.members``). With ``added_by`` (the organiser), a new membership
+    queues the notice mail in this transaction.
     """
-    user, created_user = get_or_create_user(email, name, company=(company or "").strip()[:120])
-    membership, created = _ensure_membership(group, user)
+    name, email, company = _typed(name, email, company)
+    now = now or utcnow()
+    user, _ = get_or_create_user(email, name, company=company)
+    membership, created = _ensure_membership(group, user, name, now)
+    if created and added_by is not None:
+        members.queue_notice(membership, added_by, now)
     if commit:
         db.session.commit()
     return membership, created
@@ -82,7 +121,9 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def import_members_csv(group: Group, text: str) -> ImportResult:
+def import_members_csv(
+    group: Group, text: str, *, added_by: User | None = None, now: datetime | None = None
+) -> ImportResult:
     """Import ``name,email[,company]`` rows; all or nothing.
 
     Every bad row is reported with its line number and nothing is imported, so the organiser
@@ -105,29 +146,26 @@ def import_members_csv(group: Group, text: str) -> ImportResult:
         except Invalid:
             result.errors.append(f"Line {lineno}: {cells[1]!r} is not a valid email address.")
             continue
-        rows.append((cells[0], email, cells[2] if len(cells) > 2 else ""))
+        try:
+            name, email, company = _typed(cells[0], email, cells[2] if len(cells) > 2 else "")
+        except Invalid as exc:
+            result.errors.append(f"Line {lineno}: {exc.message}")
+            continue
+        rows.append((name, email, company))
     if len(rows) > MAX_IMPORT_ROWS:
         result.errors.append(f"At most {MAX_IMPORT_ROWS} rows per file; this one has {len(rows)}.")
     if not rows and not result.errors:
         result.errors.append("The file has no rows of name,email[,company].")
     if result.errors:
         return result
+    now = now or utcnow()
     for name, email, company in rows:
-        _, created = add_member(group, name, email, company, commit=False)
+        _, created = add_member(
+            group, name, email, company, added_by=added_by, now=now, commit=False
+        )
         if created:
             result.added += 1
         else:
             result.existing += 1
     db.session.commit()
     return result
-
-
-def members(group: Group) -> list[Membership]:
-    return list(
-        db.session.scalars(
-            select(Membership)
-            .join(User)
-            .where(Membership.group_id == group.id)
-            .order_by(func.lower(User.name))
-        )
-    )

@@ -1,15 +1,17 @@
 """Registrations: going / waitlist / cancelled, each with its own QR pass."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..links import external_url
-from ..models import Meeting, Membership, Registration, User
-from . import outbox
+from ..models import Meeting, Membership, OutboxMessage, Registration, User
+from . import members, outbox
 from .errors import Invalid, NotFound
 
 
@@ -56,7 +58,9 @@ def status_for_new(meeting: Meeting) -> str:
     return "going"
 
 
-def _queue_pass_mail(reg: Registration, now: datetime, reason: str) -> None:
+def _queue_pass_mail(
+    reg: Registration, now: datetime, reason: str, dedup_key: str | None = None
+) -> bool:
     meeting, user = reg.meeting, reg.user
     text, html = outbox.render_mail(
         "pass",
@@ -73,10 +77,11 @@ def _queue_pass_mail(reg: Registration, now: datetime, reason: str) -> None:
     }[reg.status]
     if reason == "promoted":
         subject = f"A place opened up: {meeting.title}"
-    outbox.enqueue(
+    # One mail per registration state change: re-registering after a cancel mails again.
+    dedup_key = dedup_key or f"pass:{reg.id}:{reg.status}:{reg.status_changed_at.timestamp():.6f}"
+    return outbox.enqueue(
         kind="pass",
-        # One mail per registration state change: re-registering after a cancel mails again.
-        dedup_key=f"pass:{reg.id}:{reg.status}:{reg.status_changed_at.timestamp():.6f}",
+        dedup_key=dedup_key,
         recipient=user.email,
         recipient_name=user.name,
         user_id=user.id,
@@ -88,8 +93,14 @@ def _queue_pass_mail(reg: Registration, now: datetime, reason: str) -> None:
     )
 
 
-def register(meeting: Meeting, user: User, now: datetime) -> tuple[Registration, bool]:
-    """Register ``user`` (going, or waitlist when full); idempotent. Returns (reg, changed)."""
+def register(
+    meeting: Meeting, user: User, now: datetime, *, by_member: bool = False
+) -> tuple[Registration, bool]:
+    """Register ``user`` (going, or waitlist when full); idempotent. Returns (reg, changed).
+
+    ``by_member``: the member's own RSVP. They take part, so from now on the group's
+    organisers see their own name and profile (``services.members``).
+    """
     if meeting.status == "cancelled":
         raise Invalid("This meeting is cancelled.", code="cancelled")
     if meeting.ends_at <= now:
@@ -102,8 +113,11 @@ def register(meeting: Meeting, user: User, now: datetime) -> tuple[Registration,
         )
         is None
     ):
-        raise Invalid(f"{user.name} is not a member of this group.", field="user")
+        # No name: the caller may be an organiser, who must not learn who holds an account.
+        raise Invalid("Not a member of this meeting's group.", field="user")
     lock_meeting(meeting)
+    if by_member:
+        members.mark_engaged(meeting.group_id, user.id, now)
     reg = db.session.scalar(
         select(Registration).where(
             Registration.meeting_id == meeting.id, Registration.user_id == user.id
@@ -192,21 +206,102 @@ def set_status(reg: Registration, status: str, now: datetime) -> Registration:
     if status == "cancelled":
         cancel(reg, now)
     elif status == "going":
-        register(reg.meeting, reg.user, now)
+        register(reg.meeting, reg.user, now, by_member=True)
     else:
         raise Invalid(f"Unknown status {status!r}.", field="status")
     return reg
 
 
-def for_meeting(meeting: Meeting) -> list[Registration]:
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .join(User, User.id == Registration.user_id)
-            .where(Registration.meeting_id == meeting.id)
-            .order_by(Registration.status, func.lower(User.name))
-        )
+def resend_pass(reg: Registration, now: datetime) -> bool:
+    """Queue the pass mail again (an organiser's button); False if one was resent this minute.
+
+    The organiser never sees the pass: it goes to the member's inbox only. The dedup key
+    holds the minute, so a nervous double click mails once.
+    """
+    if reg.status == "cancelled":
+        raise Invalid("This registration is cancelled: there is no pass to send.", code="cancelled")
+    if reg.meeting.status == "cancelled" or reg.meeting.ends_at <= now:
+        raise Invalid("This meeting is over or cancelled.", code="meeting_over")
+    return _queue_pass_mail(reg, now, "resent", f"pass:{reg.id}:resend:{now:%Y%m%d%H%M}")
+
+
+# What organisers see of the last pass mail: the outbox's four states in their words.
+MAIL_STATES = {"pending": "queued", "sending": "queued", "sent": "sent", "failed": "failed"}
+
+
+@dataclass(frozen=True)
+class PassMail:
+    state: str  # queued | sent | failed
+    at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    """A registration as the meeting's organisers see it: no pass token, the person as
+    ``services.members`` lets them see them, and the state of the last pass mail."""
+
+    id: int
+    meeting_id: int
+    user_id: int
+    status: str
+    checked_in_at: datetime | None
+    checkin_how: str | None
+    user: members.Person
+    mail: PassMail | None
+
+
+def for_organisers(meeting: Meeting, registration_id: int | None = None) -> list[RegistrationView]:
+    """The meeting's registrations (or just ``registration_id``) for its organisers; one query
+    with each one's last pass mail."""
+    person, membership, on = members.people_columns(literal(meeting.group_id), User.id)
+    last = (
+        select(OutboxMessage.user_id, func.max(OutboxMessage.id).label("id"))
+        .where(OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind == "pass")
+        .group_by(OutboxMessage.user_id)
+        .subquery()
     )
+    mail = aliased(OutboxMessage)
+    stmt = (
+        select(
+            Registration.id,
+            Registration.status,
+            Registration.checked_in_at,
+            Registration.checkin_how,
+            *person,
+            mail.status,
+            func.coalesce(mail.sent_at, mail.created_at),
+            mail.last_error,
+        )
+        .join(User, User.id == Registration.user_id)
+        .outerjoin(membership, on)
+        .outerjoin(last, last.c.user_id == Registration.user_id)
+        .outerjoin(mail, mail.id == last.c.id)
+        .where(Registration.meeting_id == meeting.id)
+        .order_by(Registration.status, func.lower(person[1]), User.email)
+    )
+    if registration_id is not None:
+        stmt = stmt.where(Registration.id == registration_id)
+    views = []
+    for row in db.session.execute(stmt):
+        reg_id, status, checked_in_at, how = row[:4]
+        who = members.person_of(row[4:9])
+        mail_status, mail_at, error = row[9:]
+        views.append(
+            RegistrationView(
+                id=reg_id,
+                meeting_id=meeting.id,
+                user_id=who.id,
+                status=status,
+                checked_in_at=checked_in_at,
+                checkin_how=how,
+                user=who,
+                mail=None
+                if mail_status is None
+                else PassMail(MAIL_STATES[mail_status], mail_at, error or ""),
+            )
+        )
+    return views
 
 
 def of_user(user: User) -> list[Registration]:

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from ...extensions import db
 from ...models import User, utcnow
-from ...services import access, accounts, groups, meetings, registrations
+from ...services import access, accounts, groups, meetings, members, registrations
 from ...services.errors import Invalid
 from ...services.meetings import MeetingDetails
 from .auth import api_blueprint, api_user
@@ -39,17 +39,24 @@ class Groups(MethodView):
 class Members(MethodView):
     @blp.response(200, MemberOut(many=True))
     def get(self, group_id):
-        """List the group's members."""
-        return groups.members(access.organised_group(api_user(), group_id))
+        """List the group's members: as typed when added, until each takes part."""
+        return members.member_views(access.organised_group(api_user(), group_id))
 
     @blp.arguments(MemberIn)
     @blp.response(201, MemberOut, description="Added.")
     @blp.alt_response(200, schema=MemberOut, description="Already a member: nothing changed.")
     def post(self, data, group_id):
-        """Add a member by email; idempotent (200 if already a member)."""
-        group = access.organised_group(api_user(), group_id)
-        membership, created = groups.add_member(group, data["name"], data["email"], data["company"])
-        return membership, 201 if created else 200
+        """Add a member by email; idempotent (200 if already a member).
+
+        The answer holds what was typed, never the account's own profile; a new member is
+        emailed who added them, with links to leave or to show their profile.
+        """
+        user = api_user()
+        group = access.organised_group(user, group_id)
+        membership, created = groups.add_member(
+            group, data["name"], data["email"], data["company"], added_by=user, now=utcnow()
+        )
+        return members.member_view(membership), 201 if created else 200
 
 
 @blp.route("/meetings")
@@ -89,15 +96,16 @@ class MeetingResource(MethodView):
 class Registrations(MethodView):
     @blp.response(200, RegistrationsOut)
     def get(self, meeting_id):
-        """List the meeting's registrations with their passes and check-in state."""
+        """List the meeting's registrations with their check-in state (passes go to members
+        by email only)."""
         meeting = access.organised_meeting(api_user(), meeting_id)
-        return {"registrations": registrations.for_meeting(meeting)}
+        return {"registrations": registrations.for_organisers(meeting)}
 
     @blp.arguments(RegistrationIn)
     @blp.response(201, RegistrationOut, description="Registered (going, or waitlist when full).")
     @blp.alt_response(200, schema=RegistrationOut, description="Already registered.")
     def post(self, data, meeting_id):
-        """Register a member; answers the pass URL and token. Idempotent."""
+        """Register a member; their pass goes to them by email. Idempotent."""
         meeting = access.organised_meeting(api_user(), meeting_id)
         if "user_id" in data:
             user = db.session.get(User, data["user_id"])
@@ -107,4 +115,5 @@ class Registrations(MethodView):
             field = "user_id" if "user_id" in data else "email"
             raise Invalid("Not a member of this meeting's group.", field=field)
         reg, changed = registrations.register(meeting, user, utcnow())
-        return reg, 201 if changed else 200
+        [view] = registrations.for_organisers(meeting, reg.id)
+        return view, 201 if changed else 200

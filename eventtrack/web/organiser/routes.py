@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ...extensions import db
 from ...models import Membership, OutboxMessage, User, utcnow
-from ...services import access, groups, meetings, registrations
+from ...services import access, groups, meetings, members, registrations
 from ...services.errors import DomainError
 from ...services.meetings import MeetingDetails
 from .forms import ActionForm, GroupForm, ImportForm, MeetingForm, MemberForm, RegisterMembersForm
@@ -56,7 +56,7 @@ def group(group_id: int):
         group=group,
         upcoming=meetings.upcoming(group, now),
         past=meetings.past(group, now),
-        members=groups.members(group),
+        members=members.member_views(group),
         member_form=MemberForm(),
         import_form=ImportForm(),
     )
@@ -69,14 +69,22 @@ def add_member(group_id: int):
     if form.validate_on_submit():
         try:
             membership, created = groups.add_member(
-                group, form.name.data, form.email.data, form.company.data
+                group,
+                form.name.data,
+                form.email.data,
+                form.company.data,
+                added_by=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
         else:
-            name = membership.user.name
-            flash(f"{name} added." if created else f"{name} was already a member.", "success")
+            # Only what the organiser typed: never the account's own name.
+            if created:
+                flash(f"{membership.typed_name} added. We emailed them to say so.", "success")
+            else:
+                flash(f"{membership.user.email} was already a member.", "success")
             return redirect(url_for(".group", group_id=group.id) + "#members")
     for field, errors in form.errors.items():
         for error in errors:
@@ -98,7 +106,7 @@ def import_members(group_id: int):
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
-    result = groups.import_members_csv(group, text)
+    result = groups.import_members_csv(group, text, added_by=current_user, now=utcnow())
     if result.errors:
         db.session.rollback()
         return render_template(
@@ -204,12 +212,12 @@ def edit_meeting(meeting_id: int):
 @bp.get("/meetings/<int:meeting_id>")
 def meeting(meeting_id: int):
     meeting = access.organised_meeting(current_user, meeting_id)
-    regs = registrations.for_meeting(meeting)
+    regs = registrations.for_organisers(meeting)
     registered = {r.user_id for r in regs if r.status != "cancelled"}
     form = RegisterMembersForm()
     form.user_ids.choices = [
-        SelectChoice(m.user.id, f"{m.user.name} <{m.user.email}>")
-        for m in groups.members(meeting.group)
+        SelectChoice(m.user_id, f"{m.user.label} <{m.user.email}>")
+        for m in members.member_views(meeting.group)
         if m.user_id not in registered
     ]
     failed_mail = list(
@@ -267,11 +275,33 @@ def register_members(meeting_id: int):
 def cancel_registration(registration_id: int):
     reg = access.organised_registration(current_user, registration_id)
     if ActionForm().validate_on_submit():
+        group_id = reg.meeting.group_id
         promoted = registrations.cancel(reg, utcnow())
-        flash(f"{reg.user.name}'s registration cancelled.", "success")
+        flash(f"{members.person(group_id, reg.user_id).label}'s registration cancelled.", "success")
         if promoted is not None:
-            flash(f"{promoted.user.name} moved up from the waitlist and was emailed.", "info")
+            name = members.person(group_id, promoted.user_id).label
+            flash(f"{name} moved up from the waitlist and was emailed.", "info")
     return redirect(url_for(".meeting", meeting_id=reg.meeting_id))
+
+
+@bp.post("/registrations/<int:registration_id>/resend-pass")
+def resend_pass(registration_id: int):
+    """Mail the pass to the member again; the organiser never sees it."""
+    reg = access.organised_registration(current_user, registration_id)
+    if ActionForm().validate_on_submit():
+        label = members.person(reg.meeting.group_id, reg.user_id).label
+        try:
+            queued = registrations.resend_pass(reg, utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            if queued:
+                flash(f"The pass is on its way to {label} again.", "success")
+            else:
+                flash(f"The pass was resent to {label} a moment ago.", "info")
+    return redirect(url_for(".meeting", meeting_id=reg.meeting_id) + "#registrations")
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")

@@ -1,0 +1,286 @@
+"""What a group's organisers may see of a member, and the member's own say in it.
+
+Adding an address to a group reveals nothing about the person behind it: until they take
+part (RSVP themselves, check in at one of the group's meetings) or accept from the notice
+mail, the group's organisers see what they typed (a name) and the address, never the account's
+own name, company or profile. ``engaged`` is that rule, once, as a SQL expression; every
+organiser-facing list reads people through ``visible_*`` / the views built here.
+
+The notice mail (``queue_notice``) tells the person who added them to which group, with a
+link to leave and one to show their profile; the links carry a signed token bound to the
+membership, the user and their address, and are sent only to that inbox.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..links import external_url
+from ..models import Group, Meeting, Membership, Registration, User
+from . import outbox
+from .errors import DomainError, NotFound
+
+# The notice links work this long: long enough for someone back from holidays to leave.
+NOTICE_LINK_DAYS = 90
+_NOTICE_SALT = "group-membership-notice"
+
+
+def engaged(group_id, user_id, membership=Membership):
+    """SQL: the person ``user_id`` has taken part in the group ``group_id``.
+
+    True when their membership (``membership``, joined on the pair) says so (``engaged_at``:
+    an RSVP of their own, or they accepted), or when they are checked in at one of the
+    group's meetings: derived here by EXISTS, so the check-in path writes nothing extra.
+    """
+    # Aliases: a query listing registrations or meetings must not correlate these to its own.
+    reg, meeting = aliased(Registration), aliased(Meeting)
+    checked_in = (
+        select(reg.id)
+        .join(meeting, meeting.id == reg.meeting_id)
+        .where(
+            reg.user_id == user_id,
+            meeting.group_id == group_id,
+            reg.checked_in_at.is_not(None),
+        )
+        .exists()
+    )
+    return or_(membership.engaged_at.is_not(None), checked_in)
+
+
+def visible_name(group_id, user_id, membership=Membership):
+    """SQL: the name the group's organisers may see: the account's once engaged, else typed."""
+    return case(
+        (engaged(group_id, user_id, membership), User.name),
+        else_=func.coalesce(membership.typed_name, literal("")),
+    )
+
+
+def visible_company(group_id, user_id, membership=Membership):
+    """SQL: the company the group's organisers may see: the account's once engaged, else ''."""
+    return case((engaged(group_id, user_id, membership), User.company), else_=literal(""))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person as a group's organisers see them (``name``, ``company`` may be typed / '')."""
+
+    id: int
+    name: str
+    email: str
+    company: str
+    engaged: bool
+
+    @property
+    def label(self) -> str:
+        """The name, or the address when the organiser typed no name."""
+        return self.name or self.email
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A membership as the group's organisers see it; ``user`` is a ``Person``."""
+
+    id: int
+    user_id: int
+    role: str
+    joined_at: datetime
+    user: Person
+
+
+def _person_columns(group_id, user_id, membership=Membership):
+    return (
+        User.id,
+        visible_name(group_id, user_id, membership),
+        User.email,
+        visible_company(group_id, user_id, membership),
+        engaged(group_id, user_id, membership),
+    )
+
+
+def person_of(row) -> Person:
+    """The ``Person`` of the five columns ``people_columns`` gives, in a result row."""
+    user_id, name, email, company, is_engaged = row
+    return Person(user_id, name or "", email, company or "", bool(is_engaged))
+
+
+def member_views(group: Group) -> list[MemberView]:
+    """The group's members as its organisers see them, by visible name; one query."""
+    name = visible_name(Membership.group_id, Membership.user_id)
+    rows = db.session.execute(
+        select(
+            Membership.id,
+            Membership.role,
+            Membership.joined_at,
+            *_person_columns(Membership.group_id, Membership.user_id),
+        )
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.group_id == group.id)
+        .order_by(func.lower(name), User.email)
+    )
+    return [
+        MemberView(id=r[0], user_id=r[3], role=r[1], joined_at=r[2], user=person_of(r[3:]))
+        for r in rows
+    ]
+
+
+def member_view(membership: Membership) -> MemberView:
+    """One membership as its group's organisers see it."""
+    row = db.session.execute(
+        select(*_person_columns(Membership.group_id, Membership.user_id))
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.id == membership.id)
+    ).one()
+    return MemberView(
+        id=membership.id,
+        user_id=membership.user_id,
+        role=membership.role,
+        joined_at=membership.joined_at,
+        user=person_of(row),
+    )
+
+
+def people_columns(group_id_column, user_id_column):
+    """Columns (``Person`` fields, in order) of the person ``user_id_column`` as the organisers
+    of ``group_id_column`` see them, for a query that joins ``User`` on that user and outer
+    joins the returned membership alias: ``(columns, membership_alias, join_condition)``."""
+    membership = aliased(Membership)
+    on = and_(membership.group_id == group_id_column, membership.user_id == user_id_column)
+    return _person_columns(group_id_column, user_id_column, membership), membership, on
+
+
+def person(group_id: int, user_id: int) -> Person:
+    """The person ``user_id`` as the organisers of ``group_id`` see them."""
+    columns, membership, on = people_columns(literal(group_id), User.id)
+    row = db.session.execute(
+        select(*columns).outerjoin(membership, on).where(User.id == user_id)
+    ).one()
+    return person_of(row)
+
+
+def mark_engaged(group_id: int, user_id: int, now: datetime) -> None:
+    """Record that the person took part in the group (first time only); flushes nothing else."""
+    db.session.execute(
+        update(Membership)
+        .where(
+            Membership.group_id == group_id,
+            Membership.user_id == user_id,
+            Membership.engaged_at.is_(None),
+        )
+        .values(engaged_at=now)
+    )
+
+
+# --- the notice mail and its two links -------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_NOTICE_SALT)
+
+
+def _instance(membership: Membership) -> str:
+    """This membership and no later one: SQLite hands a deleted row's id to the next row, so
+    a re-added member gets a new notice and old links do not act on the new membership."""
+    return f"{membership.id}:{membership.joined_at.timestamp():.6f}"
+
+
+def notice_token(membership: Membership) -> str:
+    """A token for the notice links of ``membership``, for its member's inbox only."""
+    user = membership.user
+    return _serializer().dumps({"m": _instance(membership), "u": user.id, "e": user.email})
+
+
+def membership_for_token(token: str) -> Membership:
+    """The membership ``token`` was made for, or ``NotFound`` (bad, expired, out of date)."""
+    try:
+        data = _serializer().loads(token, max_age=NOTICE_LINK_DAYS * 24 * 3600)
+    except BadSignature:  # SignatureExpired is one
+        raise NotFound("membership") from None
+    if not isinstance(data, dict):
+        raise NotFound("membership")
+    membership_id, _, _ = str(data.get("m")).partition(":")
+    membership = db.session.get(Membership, int(membership_id)) if membership_id.isdigit() else None
+    # Bound to the person and their address too: it stops working if the account changes
+    # hands, and a re-added member's old links do not act on the new membership.
+    if (
+        membership is None
+        or _instance(membership) != data.get("m")
+        or membership.user_id != data.get("u")
+        or membership.user.email != data.get("e")
+    ):
+        raise NotFound("membership")
+    return membership
+
+
+def queue_notice(membership: Membership, added_by: User, now: datetime) -> None:
+    """Tell the member, in the caller's transaction, who added them to which group."""
+    user, group = membership.user, membership.group
+    token = notice_token(membership)
+    text, html = outbox.render_mail(
+        "added_to_group",
+        organiser_name=added_by.name,
+        group=group,
+        typed_name=membership.typed_name,
+        leave_url=external_url("membership.show", token=token, action="leave"),
+        accept_url=external_url("membership.show", token=token, action="accept"),
+        days=NOTICE_LINK_DAYS,
+    )
+    outbox.enqueue(
+        kind="group_notice",
+        dedup_key=f"group_notice:{_instance(membership)}",
+        recipient=user.email,
+        user_id=user.id,
+        subject=f"{added_by.name} added you to {group.name} on eventtrack",
+        body_text=text,
+        body_html=html,
+        now=now,
+    )
+
+
+def accept(membership: Membership, now: datetime) -> None:
+    """The member shows their profile to the group's organisers."""
+    mark_engaged(membership.group_id, membership.user_id, now)
+
+
+def leave(membership: Membership) -> None:
+    """The member leaves the group; the last organiser cannot (the group would be orphaned).
+
+    One conditional DELETE rather than a count read first.
+    """
+    other = aliased(Membership)
+    other_organisers = (
+        select(other.id)
+        .where(
+            other.group_id == membership.group_id,
+            other.role == "organiser",
+            other.id != membership.id,
+        )
+        .exists()
+    )
+    if membership.role == "organiser" and db.engine.dialect.name == "postgresql":
+        # Two organisers leaving at once: each would still see the other. Locking the group's
+        # organiser rows first makes the second DELETE re-read after the first commits.
+        db.session.execute(
+            select(Membership.id)
+            .where(Membership.group_id == membership.group_id, Membership.role == "organiser")
+            .with_for_update()
+        )
+    result = db.session.execute(
+        delete(Membership)
+        .where(
+            Membership.id == membership.id,
+            or_(Membership.role != "organiser", other_organisers),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(
+            "last_organiser",
+            f"You are the only organiser of {membership.group.name}, so you cannot leave it "
+            "this way. Make someone else an organiser first, or ask us to close the group.",
+        )
+    db.session.expunge(membership)
