@@ -30,7 +30,11 @@ def organiser(email=None, name="Olivia Organiser") -> User:
 def group(owner: User | None = None, name="Product Circle", timezone="Europe/Berlin") -> Group:
     owner = owner or organiser()
     g = Group(name=name, default_timezone=timezone)
-    g.memberships.append(Membership(user=owner, role="organiser"))
+    g.memberships.append(
+        Membership(
+            user=owner, role="organiser", typed_name=owner.name, engaged_at=datetime.now(UTC)
+        )
+    )
     db.session.add(g)
     db.session.commit()
     return g
@@ -38,7 +42,8 @@ def group(owner: User | None = None, name="Product Circle", timezone="Europe/Ber
 
 def member(g: Group, **kwargs) -> User:
     u = user(**kwargs)
-    db.session.add(Membership(group_id=g.id, user_id=u.id, role="member"))
+    # As an organiser adds them: the name typed, not yet taking part (services.members).
+    db.session.add(Membership(group_id=g.id, user_id=u.id, role="member", typed_name=u.name))
     db.session.commit()
     return u
 

@@ -595,7 +595,17 @@ def walk_in(
         )
     if not (name or "").strip() and by_organiser:
         raise Invalid("Give the walk-in's name.", field="name")
-    membership, _ = groups.add_member(meeting.group, name, email, company, commit=False)
+    # An organiser adding a walk-in tells the person who added them (services.members); at
+    # the kiosk the person is the one typing, and their check-in mail says so.
+    membership, _ = groups.add_member(
+        meeting.group,
+        name,
+        email,
+        company,
+        added_by=actor if by_organiser else None,
+        now=now,
+        commit=False,
+    )
     user = membership.user
     registrations.lock_meeting(meeting)
     reg = db.session.scalar(

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from eventtrack import create_app
 from eventtrack.extensions import db
-from eventtrack.models import OutboxMessage, User
+from eventtrack.models import OutboxMessage
 
 
 def test_login_with_wrong_password_says_so(client, make):

@@ -157,7 +157,7 @@ def rsvp(meeting_id: int):
     now = utcnow()
     try:
         if form.status.data == "going":
-            reg, _ = registrations.register(meeting, current_user, now)
+            reg, _ = registrations.register(meeting, current_user, now, by_member=True)
             if reg.status == "waitlist":
                 flash(
                     "The meeting is full: you are on the waitlist and will hear if a place "
