@@ -24,12 +24,6 @@ def pass_url(registration: Registration) -> str:
     return external_url("attendee.pass_page", token=registration.pass_token)
 
 
-def by_pass_token(token: str) -> Registration | None:
-    if not token or len(token) > 64:
-        return None
-    return db.session.scalar(select(Registration).where(Registration.pass_token == token))
-
-
 def _going_count(meeting: Meeting) -> int:
     return db.session.scalar(
         select(func.count()).where(
