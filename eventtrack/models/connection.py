@@ -29,8 +29,8 @@ class Connection(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Each side's private note: shown to its author only.
-    note_a: Mapped[str] = mapped_column(Text, default="")
-    note_b: Mapped[str] = mapped_column(Text, default="")
+    note_a: Mapped[str] = mapped_column(Text, default="", info={"max_length": 2000})
+    note_b: Mapped[str] = mapped_column(Text, default="", info={"max_length": 2000})
 
     meeting: Mapped["Meeting"] = relationship()  # noqa: F821
     user_a: Mapped["User"] = relationship(foreign_keys=[user_a_id])  # noqa: F821

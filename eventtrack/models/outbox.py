@@ -33,8 +33,9 @@ class OutboxMessage(db.Model):
     # Fixed at enqueue, so a retried delivery is recognisably the same message.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text, default="")
+    # Bodies are written by the app, never typed: their limit is a ceiling no message nears.
+    body_text: Mapped[str] = mapped_column(Text, info={"max_length": 1_000_000})
+    body_html: Mapped[str] = mapped_column(Text, default="", info={"max_length": 1_000_000})
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="pending")
@@ -42,6 +43,6 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str] = mapped_column(String(80), default="")
-    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str] = mapped_column(Text, default="", info={"max_length": 2000})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import Group, Meeting, Membership, Registration, User
 from . import outbox, registrations
-from .errors import Invalid
+from .errors import Invalid, require_fits
 from .groups import check_timezone
 
 RECURRENCES = {
@@ -22,6 +22,11 @@ RECURRENCES = {
     "monthly": "Every month, same weekday (e.g. every 2nd Tuesday)",
 }
 MAX_OCCURRENCES = 52
+# Capacity is an INTEGER column; no room we serve holds more.
+MAX_CAPACITY = 100_000
+# Local start and end times lie in these years: far enough inside datetime's own range (years
+# 1 to 9999) that no timezone, check-in window or series of 52 can step outside it.
+FIRST_YEAR, LAST_YEAR = 1970, 8999
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", -1: "last"}
 
 
@@ -80,13 +85,19 @@ def occurrences(first: datetime, kind: str, count: int) -> list[datetime]:
 
 
 def _validate(details: MeetingDetails) -> None:
-    if not (details.title or "").strip():
+    if not require_fits(details.title, Meeting.title, "The title", "title"):
         raise Invalid("Give the meeting a title.", field="title")
+    require_fits(details.description, Meeting.description, "The description", "description")
+    require_fits(details.venue, Meeting.venue, "The venue", "venue")
     check_timezone(details.timezone)
+    if not FIRST_YEAR <= details.starts_local.year <= details.ends_local.year <= LAST_YEAR:
+        raise Invalid(f"Pick a date between {FIRST_YEAR} and {LAST_YEAR}.", field="date")
     if details.ends_local <= details.starts_local:
         raise Invalid("The meeting must end after it starts.", field="ends_local")
-    if details.capacity is not None and details.capacity < 1:
-        raise Invalid("Capacity is at least 1, or empty for no limit.", field="capacity")
+    if details.capacity is not None and not 1 <= details.capacity <= MAX_CAPACITY:
+        raise Invalid(
+            f"Capacity is 1 to {MAX_CAPACITY:,}, or empty for no limit.", field="capacity"
+        )
     if not 0 <= details.checkin_opens_minutes <= 24 * 60:
         raise Invalid("Check-in opens 0 to 1440 minutes before.", field="checkin_opens_minutes")
     if not 0 <= details.checkin_closes_minutes <= 24 * 60:
@@ -97,9 +108,9 @@ def _validate(details: MeetingDetails) -> None:
 
 def _apply(meeting: Meeting, details: MeetingDetails, starts_local: datetime) -> None:
     duration = details.ends_local - details.starts_local
-    meeting.title = details.title.strip()[:160]
+    meeting.title = details.title.strip()
     meeting.description = (details.description or "").strip()
-    meeting.venue = (details.venue or "").strip()[:200]
+    meeting.venue = (details.venue or "").strip()
     meeting.timezone = details.timezone
     meeting.starts_at = to_utc(starts_local, details.timezone)
     meeting.ends_at = to_utc(starts_local + duration, details.timezone)

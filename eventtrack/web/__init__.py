@@ -35,18 +35,18 @@ def init_web(app: Flask) -> None:
     from .connect.routes import bp as connect_bp
     from .door.routes import bp as door_bp
     from .followups.routes import bp as followups_bp
+    from .hardening import init_hardening
     from .membership.routes import bp as membership_bp
     from .organiser.routes import bp as organiser_bp
 
+    init_hardening(app)  # first: its URL converters must exist before any route is added
     for blueprint in (auth_bp, organiser_bp, attendee_bp, door_bp, connect_bp, followups_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(membership_bp)
     init_api(app)
 
-    from .hardening import init_hardening
     from .headers import init_headers
 
-    init_hardening(app)
     init_headers(app)
 
     login_manager.login_view = "auth.login"

@@ -1,16 +1,44 @@
 """Request and response schemas: validation and the OpenAPI document come from these alone."""
 
+from datetime import UTC, datetime
+
 from flask import request
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...services.meetings import MAX_OCCURRENCES, RECURRENCES
-from ...services.registrations import pass_url
+from ...models import Group, Meeting, User
+from ...models.limits import max_length
+from ...services.meetings import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_CAPACITY,
+    MAX_OCCURRENCES,
+    RECURRENCES,
+)
+from ..hardening import MAX_INTEGER
 
 
 class Strict(Schema):
     class Meta:
         ordered = True
+
+
+def text_field(attr, *, required: bool = False, **kwargs) -> fields.String:
+    """A string field taking at most as many characters as the column behind ``attr``
+    (and, when required, at least one)."""
+    length = validate.Length(min=1 if required else None, max=max_length(attr))
+    if not required:
+        kwargs.setdefault("load_default", "")
+    return fields.String(required=required, validate=length, **kwargs)
+
+
+def email_field() -> fields.Email:
+    return fields.Email(required=True, validate=validate.Length(max=max_length(User.email)))
+
+
+def id_field(**kwargs) -> fields.Integer:
+    """An id: a positive integer no larger than an id column holds."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_INTEGER), **kwargs)
 
 
 def load_json(schema: Schema) -> dict:
@@ -28,9 +56,11 @@ def load_json(schema: Schema) -> dict:
 
 
 class GroupIn(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    description = fields.String(load_default="", validate=validate.Length(max=4000))
-    timezone = fields.String(load_default="UTC", metadata={"example": "Europe/Berlin"})
+    name = text_field(Group.name, required=True)
+    description = text_field(Group.description)
+    timezone = text_field(
+        Group.default_timezone, load_default="UTC", metadata={"example": "Europe/Berlin"}
+    )
 
 
 class GroupOut(Strict):
@@ -41,9 +71,9 @@ class GroupOut(Strict):
 
 
 class MemberIn(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    email = fields.Email(required=True)
-    company = fields.String(load_default="", validate=validate.Length(max=120))
+    name = text_field(User.name, required=True)
+    email = email_field()
+    company = text_field(User.company)
 
 
 class MemberOut(Strict):
@@ -55,17 +85,27 @@ class MemberOut(Strict):
     joined_at = fields.AwareDateTime()
 
 
+# A day inside the years a meeting may take place, wherever it is (UTC-12 to UTC+14).
+_MEETING_TIMES = validate.Range(
+    min=datetime(FIRST_YEAR, 1, 2, tzinfo=UTC), max=datetime(LAST_YEAR, 12, 30, tzinfo=UTC)
+)
+
+
 class MeetingIn(Strict):
-    group_id = fields.Integer(required=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=160))
-    description = fields.String(load_default="")
-    venue = fields.String(load_default="", validate=validate.Length(max=200))
+    group_id = id_field(required=True)
+    title = text_field(Meeting.title, required=True)
+    description = text_field(Meeting.description)
+    venue = text_field(Meeting.venue)
     starts_at = fields.AwareDateTime(
-        required=True, metadata={"example": "2026-12-08T18:30:00+01:00"}
+        required=True,
+        validate=_MEETING_TIMES,
+        metadata={"example": "2026-12-08T18:30:00+01:00"},
     )
-    ends_at = fields.AwareDateTime(required=True)
-    timezone = fields.String(required=True, metadata={"example": "Europe/Berlin"})
-    capacity = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    ends_at = fields.AwareDateTime(required=True, validate=_MEETING_TIMES)
+    timezone = text_field(Meeting.timezone, required=True, metadata={"example": "Europe/Berlin"})
+    capacity = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(1, MAX_CAPACITY)
+    )
     checkin_opens_minutes = fields.Integer(load_default=60, validate=validate.Range(0, 1440))
     checkin_closes_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 1440))
     followup_delay_minutes = fields.Integer(load_default=120, validate=validate.Range(0, 20160))
@@ -99,8 +139,11 @@ class MeetingsOut(Strict):
 
 
 class RegistrationIn(Strict):
-    user_id = fields.Integer(metadata={"description": "A member of the meeting's group."})
-    email = fields.Email(metadata={"description": "Or: the member's email."})
+    user_id = id_field(metadata={"description": "A member of the meeting's group."})
+    email = fields.Email(
+        validate=validate.Length(max=max_length(User.email)),
+        metadata={"description": "Or: the member's email."},
+    )
 
     @validates_schema
     def one_of(self, data, **kwargs):
@@ -115,8 +158,8 @@ class RegistrationOut(Strict):
     name = fields.String(attribute="user.name")
     email = fields.String(attribute="user.email")
     status = fields.String()
-    pass_token = fields.String()
-    pass_url = fields.Function(pass_url)
+    # No pass token, nor the pass URL that carries it: a pass is the member's capability,
+    # sent only to their inbox; organisers never see one (DESIGN.md, trust model).
     checked_in_at = fields.AwareDateTime(allow_none=True)
     checkin_how = fields.String(allow_none=True)
 

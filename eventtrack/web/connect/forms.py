@@ -3,7 +3,12 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from ...services.connections import MAX_NOTE
+from ...models import Connection
+from ...models.limits import max_length
+
+MAX_NOTE = max_length(Connection.note_a)  # each side's note: the same limit
+# Not a column: the organiser's typed table is parsed into connections, never stored whole.
+MAX_ROUNDS_TEXT = 200_000
 
 
 class WeMetForm(FlaskForm):
@@ -38,7 +43,7 @@ class RoundsForm(FlaskForm):
     )
     rows = TextAreaField(
         "Or type the tables, one person per line",
-        validators=[Optional(), Length(max=200_000)],
+        validators=[Optional(), Length(max=MAX_ROUNDS_TEXT)],
         render_kw={"rows": 8, "placeholder": "1,A,Ada Lovelace\n1,A,grace@example.com\n1,B,…"},
     )
     submit = SubmitField("Record the rounds")

@@ -2,6 +2,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from ...models import User
+from ...models.limits import max_length
+
+# Not a column: a scanner may send the whole pass URL, not just the token.
+MAX_SCANNED = 2000
+
 
 class ActionForm(FlaskForm):
     """Just the CSRF token: check-in and undo buttons."""
@@ -10,14 +16,16 @@ class ActionForm(FlaskForm):
 class PassCheckinForm(FlaskForm):
     """The one-tap check-in on a pass page an organiser opened."""
 
-    token = HiddenField(validators=[DataRequired(), Length(max=2000)])
+    token = HiddenField(validators=[DataRequired(), Length(max=MAX_SCANNED)])
     submit = SubmitField("Check in")
 
 
 class WalkInForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    company = StringField("Company", validators=[Optional(), Length(max=120)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=max_length(User.name))])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(), Length(max=max_length(User.email))]
+    )
+    company = StringField("Company", validators=[Optional(), Length(max=max_length(User.company))])
     submit = SubmitField("Add walk-in and check in")
 
 
@@ -25,12 +33,12 @@ class SelfCheckinForm(FlaskForm):
     ticket = HiddenField(validators=[DataRequired()])
     name = StringField(
         "Your name",
-        validators=[DataRequired(), Length(max=120)],
+        validators=[DataRequired(), Length(max=max_length(User.name))],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         "Your email",
-        validators=[DataRequired(), Email(), Length(max=254)],
+        validators=[DataRequired(), Email(), Length(max=max_length(User.email))],
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )
     submit = SubmitField("Check me in")

@@ -3,6 +3,9 @@ from wtforms import DateField, HiddenField, SelectField, StringField, SubmitFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from ...models.followup import FollowUp, Goal
+from ...models.limits import max_length
+
 
 class StateForm(FlaskForm):
     """Done / back to do / snooze until a date: one small form per person."""
@@ -15,7 +18,7 @@ class StateForm(FlaskForm):
 class PromiseForm(FlaskForm):
     promise = StringField(
         "I promised",
-        validators=[Optional(), Length(max=300)],
+        validators=[Optional(), Length(max=max_length(FollowUp.promise))],
         render_kw={"placeholder": "intro her to Sam"},
     )
     promise_due = DateField("By", validators=[Optional()])
@@ -25,7 +28,7 @@ class PromiseForm(FlaskForm):
 class GoalForm(FlaskForm):
     text = StringField(
         "My goal for the next weeks",
-        validators=[DataRequired(), Length(max=300)],
+        validators=[DataRequired(), Length(max=max_length(Goal.text))],
         render_kw={"placeholder": "find a co-founder"},
     )
     submit = SubmitField("Save goal")

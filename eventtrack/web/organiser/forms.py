@@ -12,22 +12,36 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from ...services.meetings import MAX_OCCURRENCES, RECURRENCES
+from ...models import Group, Meeting, User
+from ...models.limits import max_length
+from ...services.meetings import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_CAPACITY,
+    MAX_OCCURRENCES,
+    RECURRENCES,
+)
 
 
 class GroupForm(FlaskForm):
-    name = StringField("Group name", validators=[DataRequired(), Length(max=120)])
-    description = TextAreaField("What the group is about", validators=[Length(max=4000)])
+    name = StringField(
+        "Group name", validators=[DataRequired(), Length(max=max_length(Group.name))]
+    )
+    description = TextAreaField(
+        "What the group is about", validators=[Length(max=max_length(Group.description))]
+    )
     timezone = SelectField("Timezone of its meetings", default="Europe/London")
     submit = SubmitField("Create group")
 
 
 class MemberForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    company = StringField("Company", validators=[Optional(), Length(max=120)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=max_length(User.name))])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(), Length(max=max_length(User.email))]
+    )
+    company = StringField("Company", validators=[Optional(), Length(max=max_length(User.company))])
     submit = SubmitField("Add member")
 
 
@@ -39,16 +53,24 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Import members")
 
 
+def meeting_year(form, field) -> None:
+    # Checked before the service does: the view adds a day to an evening past midnight.
+    if field.data and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(f"Pick a date between {FIRST_YEAR} and {LAST_YEAR}.")
+
+
 class MeetingForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=160)])
-    description = TextAreaField("Description", validators=[Length(max=8000)])
-    venue = StringField("Venue", validators=[Optional(), Length(max=200)])
-    date = DateField("Date", validators=[DataRequired()])
+    title = StringField("Title", validators=[DataRequired(), Length(max=max_length(Meeting.title))])
+    description = TextAreaField(
+        "Description", validators=[Length(max=max_length(Meeting.description))]
+    )
+    venue = StringField("Venue", validators=[Optional(), Length(max=max_length(Meeting.venue))])
+    date = DateField("Date", validators=[DataRequired(), meeting_year])
     start_time = TimeField("Starts", validators=[DataRequired()])
     end_time = TimeField("Ends", validators=[DataRequired()])
     timezone = SelectField("Timezone")
     capacity = IntegerField(
-        "Capacity (empty: no limit)", validators=[Optional(), NumberRange(min=1, max=100000)]
+        "Capacity (empty: no limit)", validators=[Optional(), NumberRange(min=1, max=MAX_CAPACITY)]
     )
     checkin_opens_minutes = IntegerField(
         "Check-in opens (minutes before start)",
