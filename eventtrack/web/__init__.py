@@ -7,7 +7,8 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db, login_manager
-from ..models import User
+from ..models import User, utcnow
+from ..services import sessions
 from ..services.errors import DomainError
 
 
@@ -46,16 +47,19 @@ def init_web(app: Flask) -> None:
     init_api(app)
 
     from .headers import init_headers
+    from .ratelimit import init_ratelimit
 
     init_headers(app)
+    init_ratelimit(app)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(session_key: str) -> User | None:
+        # The cookie names a server-side session, not a user: an ended one loads nobody.
+        return sessions.user_for_key(session_key, utcnow())
 
     @app.get("/healthz")
     def healthz():
