@@ -5,7 +5,8 @@ refused here once for every route:
 
 - an id in a path larger than an id column holds (``<int:…>`` simply does not match: 404);
 - text no database column can store: a NUL character (PostgreSQL refuses it) or a lone
-  surrogate (not UTF-8 at all) in the path, the query string, a form or a JSON body (400);
+  surrogate (not UTF-8 at all) in the path, the query string, a form, an uploaded file or a
+  JSON body (400);
 - JSON that is not JSON, nests deeper than any input we take (the parser would otherwise
   recurse until Python gives up) or holds an integer no column can hold (400/422);
 - a body over ``MAX_CONTENT_LENGTH`` answered by the 413 page, which must not fail itself.
@@ -81,6 +82,24 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+def upload_problem(upload) -> str | None:
+    """Why uploaded file ``upload`` cannot be read as text, or None.
+
+    Every file the app takes is a CSV whose cells are stored (members, rounds): a NUL byte
+    in one can never be stored, and is most often a UTF-16 file. A route that one day takes
+    binary files must be exempted here.
+    """
+    stream = upload.stream
+    start = stream.tell()
+    try:
+        while chunk := stream.read(64 * 1024):
+            if b"\x00" in chunk:
+                return "Contains NUL bytes: save the file as CSV in UTF-8 and upload it again."
+    finally:
+        stream.seek(start)
+    return None
+
+
 def json_problem(data) -> tuple[str, str, int] | None:
     """``(field, message, status)`` for the first value in parsed JSON ``data`` that no
     column could take, or None. One pass, without recursion; a path is built only for the
@@ -153,7 +172,9 @@ def check_input() -> None:
             if problem := text_problem(key) or text_problem(value):
                 _refuse(400, "form", key, problem)
         for key, upload in req.files.items(multi=True):
-            if problem := text_problem(key) or text_problem(upload.filename or ""):
+            if problem := (
+                text_problem(key) or text_problem(upload.filename or "") or upload_problem(upload)
+            ):
                 _refuse(400, "files", key, problem)
     elif req.is_json and req.get_data(cache=True):
         found = json_problem(req.get_json())  # 400 (our error handler) if not JSON

@@ -163,6 +163,35 @@ def test_nul_in_a_member_form_is_400_and_nothing_is_stored(client, make, organis
     assert count(Membership) == 1
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"name,email\nAda\x00L,ada@example.com\n",
+        "name,email\nAda,ada@example.com\n".encode("utf-16"),
+    ],
+)
+def test_an_upload_with_nul_bytes_is_400_and_nothing_is_imported(client, make, organiser, content):
+    group = make.group(organiser)
+    response = client.post(
+        f"/organise/groups/{group.id}/members/import",
+        data={"file": (io.BytesIO(content), "people.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert b"UTF-8" in response.data
+    assert count(Membership) == 1
+
+
+def test_an_upload_of_plain_text_still_imports(client, make, organiser):
+    group = make.group(organiser)
+    client.post(
+        f"/organise/groups/{group.id}/members/import",
+        data={"file": (io.BytesIO(b"name,email\nAda,ada@example.com\n"), "people.csv")},
+        content_type="multipart/form-data",
+    )
+    assert count(Membership) == 2
+
+
 def test_nul_in_json_is_400_naming_the_field(api):
     response = api.post("/api/v1/groups", json={"name": "Circle\x00"})
     assert response.status_code == 400
