@@ -5,13 +5,13 @@ first-timers to welcome, and search over the registrations. Read-only; check-in 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
-from . import checkin
+from . import checkin, members
 
 
 @dataclass
@@ -51,11 +51,14 @@ def counts(meeting: Meeting) -> Attendance:
 
 
 def feed(meeting: Meeting, limit: int = 15) -> list[FeedItem]:
-    """The last check-in attempts at ``meeting``, newest first, first-timers flagged."""
+    """The last check-in attempts at ``meeting``, newest first, first-timers flagged; people
+    named as the group's organisers may see them (``services.members``)."""
+    person, membership, on = members.people_columns(literal(meeting.group_id), User.id)
+    name = person[1]
     rows = db.session.execute(
         select(
             CheckinEvent,
-            User.name,
+            name,
             and_(
                 CheckinEvent.status == checkin.CHECKED_IN,
                 ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id),
@@ -63,6 +66,7 @@ def feed(meeting: Meeting, limit: int = 15) -> list[FeedItem]:
         )
         .outerjoin(Registration, Registration.id == CheckinEvent.registration_id)
         .outerjoin(User, User.id == Registration.user_id)
+        .outerjoin(membership, on)
         .where(CheckinEvent.meeting_id == meeting.id)
         .order_by(CheckinEvent.id.desc())
         .limit(limit)
@@ -97,24 +101,35 @@ def first_timers(meeting: Meeting) -> list[Registration]:
     )
 
 
-def search(meeting: Meeting, query: str, limit: int = 30) -> list[Registration]:
-    """Registrations of ``meeting`` whose name, email or company contains ``query``."""
+@dataclass(frozen=True)
+class Found:
+    """A registration at the door and its person as the group's organisers may see them."""
+
+    reg: Registration
+    person: members.Person
+
+
+def search(meeting: Meeting, query: str, limit: int = 30) -> list[Found]:
+    """Registrations of ``meeting`` whose visible name, email or visible company contains
+    ``query``: a name or company the organisers may not see is neither shown nor matched."""
     query = (query or "").strip().lower()[:100]
+    person, membership, on = members.people_columns(literal(meeting.group_id), User.id)
+    name, company = person[1], person[3]
     stmt = (
-        select(Registration)
+        select(Registration, *person)
         .join(User, User.id == Registration.user_id)
-        .options(joinedload(Registration.user))
+        .outerjoin(membership, on)
         .where(Registration.meeting_id == meeting.id)
-        .order_by(func.lower(User.name), Registration.id)
+        .order_by(func.lower(name), Registration.id)
         .limit(limit)
     )
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(
-                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(name).like(pattern, escape="\\"),
                 User.email.like(pattern, escape="\\"),
-                func.lower(User.company).like(pattern, escape="\\"),
+                func.lower(company).like(pattern, escape="\\"),
             )
         )
-    return list(db.session.scalars(stmt))
+    return [Found(row[0], members.person_of(row[1:])) for row in db.session.execute(stmt)]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from eventtrack.extensions import db
 from eventtrack.models import Membership, OutboxMessage, Registration, User
 from eventtrack.models.checkin import CheckinEvent
-from eventtrack.services import attendance, checkin, registrations
+from eventtrack.services import attendance, checkin, members, registrations
 from eventtrack.services.errors import Invalid, NotFound
 
 
@@ -601,18 +601,20 @@ def test_attendance_counts_and_door_feed(door, make, now):
     assert feed[0].first_time and not feed[1].first_time
 
 
-def test_search_finds_by_name_email_or_company(door, make):
+def test_search_finds_by_name_email_or_company(door, make, now):
     ana = make.member(door.group, name="Ana Ruiz", email="ana@acme.test", company="Acme")
-    bob = make.member(door.group, name="Bob 100%", email="bob@zeta.test", company="Zeta")
+    bob = make.member(door.group, name="Bob 100%", email="bob@zeta.test", company="Quux")
     make.registration(door.meeting, ana)
     make.registration(door.meeting, bob)
+    members.mark_engaged(door.group.id, ana.id, now)  # Ana took part: her profile shows
 
     def names(q):
-        return [r.user.name for r in attendance.search(door.meeting, q)]
+        return [found.person.name for found in attendance.search(door.meeting, q)]
 
     assert names("ruiz") == ["Ana Ruiz"]
     assert names("ZETA.test") == ["Bob 100%"]
     assert names("acme") == ["Ana Ruiz"]
+    assert names("quux") == []  # Bob's own company is not the organisers' to see, or search
     assert names("100%") == ["Bob 100%"]
     assert names("%") == ["Bob 100%"]  # a literal percent sign, not a wildcard
     assert names("") == ["Ana Ruiz", "Bob 100%"]

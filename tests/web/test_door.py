@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from eventtrack.extensions import db
 from eventtrack.models import OutboxMessage, Registration, User, utcnow
 from eventtrack.models.checkin import CheckinEvent
-from eventtrack.services import checkin, kiosk
+from eventtrack.services import checkin, kiosk, members
 from tests.qr import decode
 
 
@@ -22,6 +22,8 @@ def door(make, now, auth):
     meeting = make.meeting(group, starts_in=timedelta(minutes=15), now=now, title="March meetup")
     ana = make.member(group, name="Ana Ruiz", email="ana@example.com", company="Acme")
     reg = make.registration(meeting, ana)
+    members.mark_engaged(group.id, ana.id, now)  # she took part before: her profile shows
+    db.session.commit()
     auth.login_as(organiser)
 
     class Door:

@@ -260,3 +260,30 @@ def test_meeting_page_shows_each_pass_mails_state(client, group_b, make, now):
     assert page.count(b"Queued") == 1 and b"Sent" in page
     assert b"Failed" in page and b"550 5.1.1 mailbox unknown" in page
     assert queued.pass_token.encode() not in page
+
+
+def test_the_door_shows_and_matches_only_what_the_organisers_may_see(client, make, auth, now):
+    """Finding 3 at the door: the manual list, its search and the live feed."""
+    from datetime import timedelta
+
+    from eventtrack.services import groups
+
+    other_group = make.group(name="Alan's own circle")
+    alan = make.member(
+        other_group, name="Alan Turing", email="alan@example.com", company="Bletchley"
+    )
+    stranger = make.organiser()
+    group = make.group(stranger, name="Stranger's group")
+    groups.add_member(group, "A. Nonymous", "alan@example.com", added_by=stranger, now=now)
+    meeting = make.meeting(group, now=now, starts_in=timedelta(minutes=10))
+    make.registration(meeting, alan)
+    auth.login_as(stranger)
+
+    page = client.get(f"/door/m/{meeting.id}/manual").get_data(as_text=True)
+    assert "A. Nonymous" in page and "Alan Turing" not in page and "Bletchley" not in page
+    for query in ("turing", "bletchley"):
+        found = client.get(f"/door/m/{meeting.id}/manual?q={query}&partial=1")
+        assert "A. Nonymous" not in found.get_data(as_text=True)
+    assert "A. Nonymous" in client.get(
+        f"/door/m/{meeting.id}/manual?q=nonymous&partial=1"
+    ).get_data(as_text=True)
