@@ -29,10 +29,11 @@ from ..extensions import db
 from ..links import external_url
 from ..models import Connection, Meeting, Registration, User
 from ..models.connect import ConnectCode
+from ..models.limits import max_length
 from .errors import DomainError, Invalid, NotFound
 
 ATTENDEE_HOWS = ("scan", "list")
-MAX_NOTE = 2000
+MAX_NOTE = max_length(Connection.note_a)  # each side's note: one limit, the column's
 MAX_QUERY = 100
 MAX_ROUND_ROWS = 5000
 # new_connect_token(): 18 random bytes → 24 URL-safe characters.

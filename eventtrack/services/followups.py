@@ -16,14 +16,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Connection, Meeting, Membership, OutboxMessage, Registration, User
 from ..models.followup import OUTCOMES, FollowUp, Goal
+from ..models.limits import max_length
 from . import suggestions
 from .errors import Invalid, NotFound
 
 RECENT_MEETINGS = 3  # "out of sight": not met at any of the group's last this-many meetings
 SUGGESTIONS = 5
 REMINDER_EVERY = timedelta(days=7)
-PROMISE_MAX = 300
-GOAL_MAX = 300
+PROMISE_MAX = max_length(FollowUp.promise)
+GOAL_MAX = max_length(Goal.text)
 
 
 # --- the list -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from ...models import utcnow
 from ...services import access, attendance, checkin
 from .auth import api_blueprint, api_user
-from .schemas import Strict, load_json
+from .schemas import Strict, id_field, load_json
 
 blp = api_blueprint("api_checkins", __name__, "Check-in at the door.")
 
@@ -20,7 +20,7 @@ class CheckinIn(Strict):
         validate=validate.Length(min=1, max=2000),
         metadata={"description": "The pass token, or the pass URL a scanner read."},
     )
-    meeting_id = fields.Integer(
+    meeting_id = id_field(
         load_default=None,
         allow_none=True,
         metadata={"description": "The meeting at this door; a pass of another is refused."},

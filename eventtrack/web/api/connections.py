@@ -7,7 +7,7 @@ from ...models import utcnow
 from ...models.connection import HOWS
 from ...services import access, connections
 from .auth import api_blueprint, api_user
-from .schemas import Strict
+from .schemas import Strict, id_field
 
 blp = api_blueprint(
     "api_connections",
@@ -17,8 +17,8 @@ blp = api_blueprint(
 
 
 class ConnectionIn(Strict):
-    a = fields.Integer(required=True, metadata={"description": "A registration id."})
-    b = fields.Integer(required=True, metadata={"description": "Another registration id."})
+    a = id_field(required=True, metadata={"description": "A registration id."})
+    b = id_field(required=True, metadata={"description": "Another registration id."})
     how = fields.String(
         load_default="organiser_round",
         validate=validate.OneOf(HOWS),

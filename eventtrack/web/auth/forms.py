@@ -8,7 +8,9 @@ from ...services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(), Length(max=max_length(User.email))]
+    )
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD)])
     next = HiddenField()
     submit = SubmitField("Sign in")
@@ -29,7 +31,9 @@ class RegisterForm(FlaskForm):
 
 
 class LinkRequestForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(), Length(max=max_length(User.email))]
+    )
     next = HiddenField()
     submit = SubmitField("Email me a sign-in link")
 

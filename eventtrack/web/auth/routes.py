@@ -151,4 +151,5 @@ def logout():
 def inject_logout_form():
     # Mail is rendered outside any request: no user, no form.
     signed_in = has_request_context() and current_user.is_authenticated
-    return {"logout_form": LogoutForm() if signed_in else None}
+    # formdata=None: the button needs no input, and reading it could raise again (a 413).
+    return {"logout_form": LogoutForm(formdata=None) if signed_in else None}
