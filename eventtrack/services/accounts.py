@@ -118,18 +118,15 @@ def request_signup(email: str, name: str, password: str, now: datetime) -> None:
     password_hash = generate_password_hash(password, method="scrypt")
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None and user.password_hash:
-        text, html = outbox.render_mail(
-            "signup_notice", user=user, login_url=external_url("auth.login")
-        )
-        outbox.enqueue(
+        outbox.queue_mail(
+            "signup_notice",
+            context={"user": user, "login_url": external_url("auth.login")},
             kind="signup_notice",
             dedup_key=f"signup_notice:{user.id}:{secrets.token_hex(8)}",
             recipient=user.email,
             recipient_name=user.name,
             user_id=user.id,
             subject="Someone tried to sign up with your address",
-            body_text=text,
-            body_html=html,
             now=now,
         )
         db.session.flush()
@@ -146,22 +143,20 @@ def request_signup(email: str, name: str, password: str, now: datetime) -> None:
     )
     db.session.add(link)
     db.session.flush()
-    text, html = outbox.render_mail(
+    outbox.queue_mail(
         "signup_link",
-        name=name,
-        existing=user is not None,
-        url=external_url("auth.confirm_signup", token=token),
-        hours=hours,
-    )
-    outbox.enqueue(
+        context={
+            "name": name,
+            "existing": user is not None,
+            "url": external_url("auth.confirm_signup", token=token),
+            "hours": hours,
+        },
         kind="signup_link",
         dedup_key=f"signup_link:{link.id}",
         recipient=email,
         recipient_name=name,
         user_id=user.id if user else None,
         subject="Confirm your eventtrack account",
-        body_text=text,
-        body_html=html,
         now=now,
     )
     db.session.flush()
@@ -221,17 +216,19 @@ def request_login_link(email: str, now: datetime, next_url: str = "") -> bool:
     )
     db.session.add(link)
     db.session.flush()
-    url = external_url("auth.login_link", token=token)
-    text, html = outbox.render_mail("login_link", user=user, url=url, minutes=minutes)
-    outbox.enqueue(
+    outbox.queue_mail(
+        "login_link",
+        context={
+            "user": user,
+            "url": external_url("auth.login_link", token=token),
+            "minutes": minutes,
+        },
         kind="login_link",
         dedup_key=f"login_link:{link.id}",
         recipient=user.email,
         recipient_name=user.name,
         user_id=user.id,
         subject="Your eventtrack sign-in link",
-        body_text=text,
-        body_html=html,
         now=now,
     )
     db.session.commit()

@@ -220,23 +220,21 @@ def queue_notice(membership: Membership, added_by: User, now: datetime) -> None:
     """Tell the member, in the caller's transaction, who added them to which group."""
     user, group = membership.user, membership.group
     token = notice_token(membership)
-    text, html = outbox.render_mail(
+    outbox.queue_mail(
         "added_to_group",
-        organiser_name=added_by.name,
-        group=group,
-        typed_name=membership.typed_name,
-        leave_url=external_url("membership.show", token=token, action="leave"),
-        accept_url=external_url("membership.show", token=token, action="accept"),
-        days=NOTICE_LINK_DAYS,
-    )
-    outbox.enqueue(
+        context={
+            "organiser_name": added_by.name,
+            "group": group,
+            "typed_name": membership.typed_name,
+            "leave_url": external_url("membership.show", token=token, action="leave"),
+            "accept_url": external_url("membership.show", token=token, action="accept"),
+            "days": NOTICE_LINK_DAYS,
+        },
         kind="group_notice",
         dedup_key=f"group_notice:{_instance(membership)}",
         recipient=user.email,
         user_id=user.id,
         subject=f"{added_by.name} added you to {group.name} on eventtrack",
-        body_text=text,
-        body_html=html,
         now=now,
     )
 

@@ -87,6 +87,13 @@ def render_mail(template: str, **context) -> tuple[str, str]:
     )
 
 
+def queue_mail(template: str, *, context: dict, **message) -> bool:
+    """Render ``templates/email/<template>.*`` with ``context`` and queue it (``enqueue``'s
+    keyword arguments in ``message``): the one recipe for a mail caused by a change."""
+    text, html = render_mail(template, **context)
+    return enqueue(body_text=text, body_html=html, **message)
+
+
 def one_line(value: str, limit: int) -> str:
     """Collapse CR, LF and other control characters to spaces: a header stays one header."""
     return " ".join(_CONTROL.sub(" ", value or "").split())[:limit]
