@@ -26,10 +26,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The web app and the mail worker together: every mail (passes, sign-in and sign-up links,
+# follow-ups) lands in instance/mail/ within seconds. One Ctrl-C stops both.
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo
-	$(FLASK) outbox
+	@$(FLASK) worker --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: setup

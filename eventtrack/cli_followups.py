@@ -71,10 +71,12 @@ def worker(once, interval, limit):
         while not stop.is_set():
             summary = run_once(limit, stop)
             rounds += 1
-            click.echo(
-                f"round {rounds}: sent {summary.sent}, retrying {summary.retrying}, "
-                f"failed {summary.failed}"
-            )
+            if summary.handled or summary.errors or once:
+                # An idle round says nothing: `make run` polls every 2 s beside the web app.
+                click.echo(
+                    f"round {rounds}: sent {summary.sent}, retrying {summary.retrying}, "
+                    f"failed {summary.failed}"
+                )
             for error in summary.errors[:20]:
                 click.echo(f"  {error}", err=True)
             if once:
