@@ -172,6 +172,8 @@ def _rows_in_the_database_file(path: Path) -> int:
         return connection.execute("SELECT count(*) FROM groups").fetchone()[0]
     except sqlite3.OperationalError:  # the table itself is still only in the log
         return 0
+    except sqlite3.DatabaseError:  # copied while a checkpoint was writing it: look again
+        return 0
     finally:
         connection.close()
         copy.unlink()
