@@ -395,6 +395,8 @@ def test_limits_in_redis_hold_across_servers(limited_app, make):
         one = first.test_client()
         codes = [_guess(one, "victim@example.com", "nope nope", f"10.0.0.{i}") for i in range(10)]
         assert codes == [200] * 10
+        db.session.remove()
+        db.engine.dispose()  # this "server" is done: give its connections back
     with second.app_context():
         two = second.test_client()
         assert _guess(two, "victim@example.com", "correct horse battery", "10.0.0.99") == 429
