@@ -195,17 +195,6 @@ def registration_for(meeting: Meeting, user: User) -> Registration | None:
     )
 
 
-def set_status(reg: Registration, status: str, now: datetime) -> Registration:
-    """Member RSVP change: 'going' (or waitlist when full) or 'cancelled'."""
-    if status == "cancelled":
-        cancel(reg, now)
-    elif status == "going":
-        register(reg.meeting, reg.user, now, by_member=True)
-    else:
-        raise Invalid(f"Unknown status {status!r}.", field="status")
-    return reg
-
-
 def resend_pass(reg: Registration, now: datetime) -> bool:
     """Queue the pass mail again (an organiser's button); False if one was resent this minute.
 
