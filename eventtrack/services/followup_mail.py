@@ -84,21 +84,21 @@ def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
     user, meeting = lst.user, lst.meeting
     headers = outbox.unsubscribe_headers(user)
     card = vcard(lst.shared, meeting)
-    text, html = outbox.render_mail(
-        "followup",
-        lst=lst,
-        user=user,
-        meeting=meeting,
-        list_url=url,
-        unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
-        has_vcard=bool(card),
-    )
     attachments = []
     if card:
         attachments.append(
             {"filename": "contacts.vcf", "content_type": "text/vcard", "content": card}
         )
-    return outbox.enqueue(
+    return outbox.queue_mail(
+        "followup",
+        context={
+            "lst": lst,
+            "user": user,
+            "meeting": meeting,
+            "list_url": url,
+            "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
+            "has_vcard": bool(card),
+        },
         kind="followup",
         dedup_key=f"followup:{meeting.id}:{user.id}",
         recipient=user.email,
@@ -106,8 +106,6 @@ def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
         user_id=user.id,
         meeting_id=meeting.id,
         subject=f"Your follow-ups from {meeting.title}",
-        body_text=text,
-        body_html=html,
         headers=headers,
         attachments=attachments,
         now=now,
@@ -202,17 +200,17 @@ def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: d
             continue
         user = people[uid]
         headers = outbox.unsubscribe_headers(user)
-        text, html = outbox.render_mail(
-            "reminder",
-            user=user,
-            meeting=last,
-            next_meeting=next_meeting,
-            open_people=sorted(open_people, key=lambda p: p.name.lower()),
-            list_url=list_url(pass_token),
-            unsubscribe_url=headers["List-Unsubscribe"].strip("<>"),
-        )
         n = len(open_people)
-        queued += outbox.enqueue(
+        queued += outbox.queue_mail(
+            "reminder",
+            context={
+                "user": user,
+                "meeting": last,
+                "next_meeting": next_meeting,
+                "open_people": sorted(open_people, key=lambda p: p.name.lower()),
+                "list_url": list_url(pass_token),
+                "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
+            },
             kind="reminder",
             dedup_key=f"reminder:{last.id}:{uid}:w{week}",
             recipient=user.email,
@@ -220,8 +218,6 @@ def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: d
             user_id=uid,
             meeting_id=last.id,
             subject=f"{n} follow-up{'s' if n != 1 else ''} still open before {next_meeting.title}",
-            body_text=text,
-            body_html=html,
             headers=headers,
             now=now,
         )

@@ -204,13 +204,13 @@ def cancel_meeting(meeting: Meeting, now: datetime) -> int:
         )
     )
     for reg in regs:
-        text, html = outbox.render_mail(
+        told += outbox.queue_mail(
             "meeting_cancelled",
-            meeting=meeting,
-            user=reg.user,
-            group_url=external_url("attendee.meeting", meeting_id=meeting.id),
-        )
-        told += outbox.enqueue(
+            context={
+                "meeting": meeting,
+                "user": reg.user,
+                "group_url": external_url("attendee.meeting", meeting_id=meeting.id),
+            },
             kind="meeting_cancelled",
             dedup_key=f"meeting_cancelled:{meeting.id}:{reg.user_id}",
             recipient=reg.user.email,
@@ -218,8 +218,6 @@ def cancel_meeting(meeting: Meeting, now: datetime) -> int:
             user_id=reg.user_id,
             meeting_id=meeting.id,
             subject=f"Cancelled: {meeting.title}",
-            body_text=text,
-            body_html=html,
             now=now,
         )
     db.session.commit()

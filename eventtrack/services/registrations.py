@@ -56,15 +56,6 @@ def _queue_pass_mail(
     reg: Registration, now: datetime, reason: str, dedup_key: str | None = None
 ) -> bool:
     meeting, user = reg.meeting, reg.user
-    text, html = outbox.render_mail(
-        "pass",
-        registration=reg,
-        meeting=meeting,
-        user=user,
-        reason=reason,
-        pass_url=pass_url(reg),
-        ics_url=external_url("attendee.pass_ics", token=reg.pass_token),
-    )
     subject = {
         "going": f"Your pass: {meeting.title}",
         "waitlist": f"Waitlist: {meeting.title}",
@@ -73,7 +64,16 @@ def _queue_pass_mail(
         subject = f"A place opened up: {meeting.title}"
     # One mail per registration state change: re-registering after a cancel mails again.
     dedup_key = dedup_key or f"pass:{reg.id}:{reg.status}:{reg.status_changed_at.timestamp():.6f}"
-    return outbox.enqueue(
+    return outbox.queue_mail(
+        "pass",
+        context={
+            "registration": reg,
+            "meeting": meeting,
+            "user": user,
+            "reason": reason,
+            "pass_url": pass_url(reg),
+            "ics_url": external_url("attendee.pass_ics", token=reg.pass_token),
+        },
         kind="pass",
         dedup_key=dedup_key,
         recipient=user.email,
@@ -81,8 +81,6 @@ def _queue_pass_mail(
         user_id=user.id,
         meeting_id=meeting.id,
         subject=subject,
-        body_text=text,
-        body_html=html,
         now=now,
     )
 
