@@ -11,8 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import CheckinAction, CheckinHow, one_of
 
-ACTIONS = ("checkin", "undo")
+ACTIONS = tuple(CheckinAction)
 
 
 class CheckinEvent(db.Model):
@@ -21,8 +22,8 @@ class CheckinEvent(db.Model):
 
     __tablename__ = "checkin_events"
     __table_args__ = (
-        CheckConstraint("action IN ('checkin', 'undo')", name="action"),
-        CheckConstraint("how IN ('pass_scan', 'kiosk', 'poster', 'manual', 'walk_in')", name="how"),
+        CheckConstraint(one_of("action", CheckinAction), name="action"),
+        CheckConstraint(one_of("how", CheckinHow), name="how"),
         Index("ix_checkin_events_meeting_feed", "meeting_id", "id"),
     )
 

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import ConnectionHow, one_of
 
-HOWS = ("scan", "list", "organiser_round")
+HOWS = tuple(ConnectionHow)
 
 
 class Connection(db.Model):
@@ -18,7 +19,7 @@ class Connection(db.Model):
     __table_args__ = (
         UniqueConstraint("meeting_id", "user_a_id", "user_b_id"),
         CheckConstraint("user_a_id < user_b_id", name="ordered_pair"),
-        CheckConstraint("how IN ('scan', 'list', 'organiser_round')", name="how"),
+        CheckConstraint(one_of("how", ConnectionHow), name="how"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

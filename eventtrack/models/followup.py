@@ -11,9 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import FollowUpState, GoalOutcome, one_of
 
-STATES = ("todo", "done", "snoozed")
-OUTCOMES = ("done", "not_yet", "dropped")
+STATES = tuple(FollowUpState)
+OUTCOMES = tuple(GoalOutcome)
 
 
 class FollowUp(db.Model):
@@ -22,7 +23,7 @@ class FollowUp(db.Model):
     __tablename__ = "followups"
     __table_args__ = (
         UniqueConstraint("meeting_id", "owner_id", "other_id"),
-        CheckConstraint("state IN ('todo', 'done', 'snoozed')", name="state"),
+        CheckConstraint(one_of("state", FollowUpState), name="state"),
         CheckConstraint("owner_id <> other_id", name="not_self"),
         CheckConstraint("state <> 'done' OR done_at IS NOT NULL", name="done_has_date"),
         CheckConstraint("state <> 'snoozed' OR snoozed_until IS NOT NULL", name="snoozed_has_date"),
@@ -47,9 +48,7 @@ class Goal(db.Model):
     __tablename__ = "goals"
     __table_args__ = (
         UniqueConstraint("user_id", "meeting_id"),
-        CheckConstraint(
-            "outcome IS NULL OR outcome IN ('done', 'not_yet', 'dropped')", name="outcome"
-        ),
+        CheckConstraint(one_of("outcome", GoalOutcome, nullable=True), name="outcome"),
         CheckConstraint("outcome IS NULL OR answered_at IS NOT NULL", name="answered_has_date"),
     )
 

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import Role, one_of
 
-ROLES = ("organiser", "member")
+ROLES = tuple(Role)
 
 
 class Group(db.Model):
@@ -32,7 +33,7 @@ class Membership(db.Model):
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("group_id", "user_id"),
-        CheckConstraint("role IN ('organiser', 'member')", name="role"),
+        CheckConstraint(one_of("role", Role), name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import MeetingStatus, one_of
 
 
 class Meeting(db.Model):
@@ -16,7 +17,7 @@ class Meeting(db.Model):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("checkin_closes_at > checkin_opens_at", name="checkin_window"),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
-        CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
+        CheckConstraint(one_of("status", MeetingStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

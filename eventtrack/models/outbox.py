@@ -7,14 +7,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import MailStatus, one_of
 
-STATUSES = ("pending", "sending", "sent", "failed")
+STATUSES = tuple(MailStatus)
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        CheckConstraint(one_of("status", MailStatus), name="status"),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
 

@@ -7,25 +7,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+from .vocabularies import CheckinHow, RegistrationStatus, one_of, words
 
-STATUSES = ("going", "waitlist", "cancelled")
-CHECKIN_HOWS = ("pass_scan", "kiosk", "poster", "manual", "walk_in")
+STATUSES = tuple(RegistrationStatus)
+CHECKIN_HOWS = tuple(CheckinHow)
+# What a check-in can move a registration from (and an undo puts back).
+BEFORE_CHECKIN = words(RegistrationStatus.WAITLIST, RegistrationStatus.CANCELLED)
 
 
 class Registration(db.Model):
     __tablename__ = "registrations"
     __table_args__ = (
         UniqueConstraint("meeting_id", "user_id"),
-        CheckConstraint("status IN ('going', 'waitlist', 'cancelled')", name="status"),
-        CheckConstraint(
-            "checkin_how IS NULL OR checkin_how IN "
-            "('pass_scan', 'kiosk', 'poster', 'manual', 'walk_in')",
-            name="checkin_how",
-        ),
+        CheckConstraint(one_of("status", RegistrationStatus), name="status"),
+        CheckConstraint(one_of("checkin_how", CheckinHow, nullable=True), name="checkin_how"),
         # Set together, and only while checked in: what undoing the check-in puts back.
         CheckConstraint(
             "(status_before_checkin IS NULL AND status_changed_before_checkin IS NULL) OR "
-            "(status_before_checkin IN ('waitlist', 'cancelled') "
+            f"(status_before_checkin IN {BEFORE_CHECKIN} "
             "AND status_changed_before_checkin IS NOT NULL AND checked_in_at IS NOT NULL)",
             name="status_before_checkin",
         ),
