@@ -11,8 +11,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..database import insert_ignoring
 from ..extensions import db
 from ..models import Group, Membership, User, utcnow
 from . import members
@@ -58,18 +58,14 @@ def create_group(owner: User, name: str, description: str = "", timezone: str = 
 def _ensure_membership(
     group: Group, user: User, typed_name: str, now: datetime
 ) -> tuple[Membership, bool]:
-    """The membership of ``user`` in ``group``, inserted if missing: INSERT … ON CONFLICT DO
-    NOTHING, so the unique key decides between concurrent adds and nothing commits early (a
-    savepoint that opens the transaction on SQLite commits when it is released)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    """The membership of ``user`` in ``group``, inserted if missing (``insert_ignoring``): the
+    unique key decides between concurrent adds, inside the caller's transaction."""
     table = Membership.__table__
     inserted = db.session.execute(
-        insert(table)
+        insert_ignoring(table, "group_id", "user_id")
         .values(
             group_id=group.id, user_id=user.id, role="member", typed_name=typed_name, joined_at=now
         )
-        .on_conflict_do_nothing(index_elements=["group_id", "user_id"])
         .returning(table.c.id)
     ).scalar()
     membership = db.session.scalar(
