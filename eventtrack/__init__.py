@@ -28,6 +28,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     init_database(app)
+    from .transaction import init_transactions
+
+    init_transactions(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
