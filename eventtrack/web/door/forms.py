@@ -9,10 +9,6 @@ from ...models.limits import max_length
 MAX_SCANNED = 2000
 
 
-class ActionForm(FlaskForm):
-    """Just the CSRF token: check-in and undo buttons."""
-
-
 class PassCheckinForm(FlaskForm):
     """The one-tap check-in on a pass page an organiser opened."""
 

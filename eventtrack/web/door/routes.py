@@ -21,7 +21,8 @@ from ...services import access, attendance, checkin, kiosk, passes
 from ...services.errors import DomainError, Invalid
 from .. import ratelimit
 from ..actor import member_at
-from .forms import ActionForm, PassCheckinForm, SelfCheckinForm, WalkInForm
+from ..forms import ActionForm
+from .forms import PassCheckinForm, SelfCheckinForm, WalkInForm
 
 bp = Blueprint("door", __name__, url_prefix="/door")
 

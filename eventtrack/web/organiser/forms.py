@@ -103,9 +103,3 @@ class MeetingForm(FlaskForm):
 class RegisterMembersForm(FlaskForm):
     user_ids = SelectMultipleField("Members", coerce=int, validators=[DataRequired()])
     submit = SubmitField("Register selected")
-
-
-class ActionForm(FlaskForm):
-    """A button: only the CSRF token travels."""
-
-    submit = SubmitField("OK")

@@ -15,7 +15,8 @@ from ...models import Membership, OutboxMessage, User, utcnow
 from ...services import access, groups, meetings, members, registrations
 from ...services.errors import DomainError
 from ...services.meetings import MeetingDetails
-from .forms import ActionForm, GroupForm, ImportForm, MeetingForm, MemberForm, RegisterMembersForm
+from ..forms import ActionForm, uploaded_text
+from .forms import GroupForm, ImportForm, MeetingForm, MemberForm, RegisterMembersForm
 
 bp = Blueprint("organiser", __name__, url_prefix="/organise")
 
@@ -101,11 +102,7 @@ def import_members(group_id: int):
             for error in errors:
                 flash(error, "error")
         return redirect(url_for(".group", group_id=group.id) + "#import")
-    raw = form.file.data.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = uploaded_text(form.file.data)
     result = groups.import_members_csv(group, text, added_by=current_user, now=utcnow())
     if result.errors:
         db.session.rollback()
