@@ -3,19 +3,32 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
+# The installer, bootstrapped with pip; the same version is locked in uv.lock (pyproject's dev group).
+UV_VERSION := 0.13.8
 FLASK := $(BIN)/flask --app eventtrack
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEB_PACKAGES := zbar-tools chromium ffmpeg wrk
 
-.PHONY: setup system-deps run test test-sqlite test-postgres lint bench clean
+.PHONY: setup system-deps run test test-sqlite test-postgres lint lock bench clean
 
-$(BIN)/activate: pyproject.toml
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/activate
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 
-setup: $(BIN)/activate
+# .venv holds exactly what uv.lock says (versions and hashes), plus eventtrack itself as an
+# editable install; --locked refuses a uv.lock that no longer matches pyproject.toml.
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@$(UV) sync --locked --extra test --quiet || { \
+	  echo "*** If uv says uv.lock needs updating: run 'make lock' and commit uv.lock. ***" >&2; exit 1; }
+	touch $@
+
+setup: $(VENV)/.synced
+
+# After editing pyproject.toml's dependencies. Newer versions of what is locked:
+# `make lock LOCK_ARGS=--upgrade` (all) or `LOCK_ARGS='--upgrade-package NAME'` (one).
+lock: | $(UV)
+	$(UV) lock $(LOCK_ARGS)
 
 # Debian packages the tests use (QR decoding, the real browser, the fake camera's video).
 system-deps:
@@ -36,6 +49,7 @@ run: setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: setup
+	$(UV) lock --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -1,20 +1,17 @@
-"""JSON API v1: bearer tokens, marshmallow schemas as the one source of validation and docs."""
+"""JSON API v1: bearer tokens, marshmallow schemas as the one source of validation and docs.
+
+Errors: ``Api.init_app`` registers flask-smorest's own app-wide ``HTTPException`` handler;
+``web.init_web`` registers ours for the same class after calling ``init_api``, and Flask keeps
+the last handler registered for a class, so every error under /api answers the project's
+``{"error": {...}}`` shape (HTML elsewhere). tests/test_packaging.py checks every error status.
+"""
 
 from flask import Flask
 from flask_smorest import Api
 
 from ...extensions import csrf
 
-
-class EventtrackApi(Api):
-    """flask-smorest's Api, minus its app-wide error handler: ours (web/__init__) answers JSON
-    under /api and HTML elsewhere, in the project's ``{"error": {...}}`` shape."""
-
-    def _register_error_handlers(self):
-        pass
-
-
-api = EventtrackApi(
+api = Api(
     spec_kwargs={
         "info": {"description": "Groups, members, meetings and registrations of eventtrack."},
         "security": [{"bearerAuth": []}],
