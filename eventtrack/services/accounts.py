@@ -88,7 +88,7 @@ def register_organiser(email: str, name: str, password: str, *, existing: bool =
             field="email",
         )
     user.set_password(password)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -231,7 +231,7 @@ def request_login_link(email: str, now: datetime, next_url: str = "") -> bool:
         subject="Your eventtrack sign-in link",
         now=now,
     )
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -244,7 +244,8 @@ def peek_login_link(token: str, now: datetime) -> LoginLink | None:
 
 
 def consume_login_link(token: str, now: datetime) -> LoginLink | None:
-    """Use the link once: a conditional UPDATE, so two clicks cannot both sign in."""
+    """Use the link once: a conditional UPDATE, so two clicks cannot both sign in (the second
+    waits on the row until the first's transaction ends, then finds it used)."""
     result = db.session.execute(
         update(LoginLink)
         .where(
@@ -254,7 +255,6 @@ def consume_login_link(token: str, now: datetime) -> LoginLink | None:
         )
         .values(used_at=now)
     )
-    db.session.commit()
     if result.rowcount != 1:
         return None
     return db.session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token)))
@@ -264,7 +264,7 @@ def new_api_token(user: User, now: datetime) -> str:
     """Create an API token for ``user`` and return it; only its hash is stored."""
     token = "et_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now))
-    db.session.commit()
+    db.session.flush()
     return token
 
 
@@ -282,7 +282,11 @@ _TOUCH_TOKEN = DriverStatement(
 
 
 def user_id_for_api_token(token: str, now: datetime) -> int | None:
-    """The id of the user holding the API ``token``, or None."""
+    """The id of the user holding the API ``token``, or None.
+
+    Authentication is a transaction of its own, before the request's action and committed
+    here whatever that action does later: the touch of ``last_used_at`` is the only write.
+    """
     with DriverTransaction() as tx:
         row = _TOKEN_USER.first(
             {"token_hash": hash_token(token), "touch_before": now - timedelta(minutes=1)}, tx

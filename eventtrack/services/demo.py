@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Connection, Registration, User
+from ..models.vocabularies import CheckinHow, ConnectionHow, RegistrationStatus
 from . import groups, meetings, registrations
 from .meetings import MeetingDetails
 
@@ -97,7 +98,8 @@ PEOPLE = [
 
 
 def load_demo(now: datetime) -> User | None:
-    """Fill an empty database with demo data; return the demo organiser (None if not empty)."""
+    """Fill an empty database with demo data, in the caller's transaction; return the demo
+    organiser (None if not empty)."""
     if db.session.scalar(select(func.count()).select_from(User)):
         return None
     email, name, password = DEMO_ORGANISER
@@ -144,13 +146,13 @@ def load_demo(now: datetime) -> User | None:
             meeting_id=past.id,
             user_id=user.id,
             pass_token=registrations.new_pass_token(),
-            status="going",
+            status=RegistrationStatus.GOING,
             created_at=past.starts_at - timedelta(days=7),
             status_changed_at=past.starts_at - timedelta(days=7),
         )
         if i < 7:  # one no-show
             reg.checked_in_at = past.starts_at + timedelta(minutes=3 * i)
-            reg.checkin_how = "pass_scan" if i % 2 else "kiosk"
+            reg.checkin_how = CheckinHow.PASS_SCAN if i % 2 else CheckinHow.KIOSK
             reg.checked_in_by_id = organiser.id if i % 2 else None
         db.session.add(reg)
     for a, b, note in [
@@ -166,14 +168,14 @@ def load_demo(now: datetime) -> User | None:
                 meeting_id=past.id,
                 user_a_id=ua.id,
                 user_b_id=ub.id,
-                how="scan",
+                how=ConnectionHow.SCAN,
                 created_by_id=people[a].id,
                 created_at=past.starts_at + timedelta(minutes=40),
                 note_a=note if ua is people[a] else "",
                 note_b=note if ub is people[a] else "",
             )
         )
-    db.session.commit()
+    db.session.flush()
     upcoming = meetings.create_meetings(group, evening(7))[0]
     for user in people[:6]:
         registrations.register(upcoming, user, now)

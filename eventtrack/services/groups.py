@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..database import insert_ignoring
 from ..extensions import db
 from ..models import Group, Membership, User, utcnow
+from ..models.vocabularies import Role
 from . import members
 from .accounts import get_or_create_user, normalise_email
 from .errors import Invalid, require_fits
@@ -48,10 +49,10 @@ def create_group(owner: User, name: str, description: str = "", timezone: str = 
     )
     # The owner is taking part by creating it: their co-organisers see their own name.
     group.memberships.append(
-        Membership(user=owner, role="organiser", typed_name=owner.name, engaged_at=utcnow())
+        Membership(user=owner, role=Role.ORGANISER, typed_name=owner.name, engaged_at=utcnow())
     )
     db.session.add(group)
-    db.session.commit()
+    db.session.flush()
     return group
 
 
@@ -64,7 +65,11 @@ def _ensure_membership(
     inserted = db.session.execute(
         insert_ignoring(table, "group_id", "user_id")
         .values(
-            group_id=group.id, user_id=user.id, role="member", typed_name=typed_name, joined_at=now
+            group_id=group.id,
+            user_id=user.id,
+            role=Role.MEMBER,
+            typed_name=typed_name,
+            joined_at=now,
         )
         .returning(table.c.id)
     ).scalar()
@@ -90,14 +95,13 @@ def add_member(
     *,
     added_by: User | None = None,
     now: datetime | None = None,
-    commit: bool = True,
 ) -> tuple[Membership, bool]:
     """Add a member by email (idempotent): return the membership and whether it is new.
 
     The organiser's ``name`` is kept on the membership; an existing account keeps its own
     name and profile, and the group's organisers see only what they typed until the person
     takes part (``services.members``). With ``added_by`` (the organiser), a new membership
-    queues the notice mail in this transaction.
+    queues the notice mail in the caller's transaction.
     """
     name, email, company = _typed(name, email, company)
     now = now or utcnow()
@@ -105,8 +109,6 @@ def add_member(
     membership, created = _ensure_membership(group, user, name, now)
     if created and added_by is not None:
         members.queue_notice(membership, added_by, now)
-    if commit:
-        db.session.commit()
     return membership, created
 
 
@@ -123,7 +125,9 @@ def import_members_csv(
     """Import ``name,email[,company]`` rows; all or nothing.
 
     Every bad row is reported with its line number and nothing is imported, so the organiser
-    fixes the file and uploads it again without wondering which half went in.
+    fixes the file and uploads it again without wondering which half went in. A row that fails
+    later, while adding, raises: the caller's transaction (``atomic``) takes back the rows
+    before it, their mail included.
     """
     result = ImportResult()
     rows = []
@@ -156,12 +160,9 @@ def import_members_csv(
         return result
     now = now or utcnow()
     for name, email, company in rows:
-        _, created = add_member(
-            group, name, email, company, added_by=added_by, now=now, commit=False
-        )
+        _, created = add_member(group, name, email, company, added_by=added_by, now=now)
         if created:
             result.added += 1
         else:
             result.existing += 1
-    db.session.commit()
     return result

@@ -22,7 +22,8 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..links import external_url
 from ..models import Group, Meeting, Membership, Registration, User
-from . import outbox
+from ..models.vocabularies import Role
+from . import outbox, rules
 from .errors import DomainError, NotFound
 
 # The notice links work this long: long enough for someone back from holidays to leave.
@@ -45,7 +46,7 @@ def engaged(group_id, user_id, membership=Membership):
         .where(
             reg.user_id == user_id,
             meeting.group_id == group_id,
-            reg.checked_in_at.is_not(None),
+            rules.present(reg),
         )
         .exists()
     )
@@ -254,24 +255,25 @@ def leave(membership: Membership) -> None:
         select(other.id)
         .where(
             other.group_id == membership.group_id,
-            other.role == "organiser",
+            rules.organiser_membership(other),
             other.id != membership.id,
         )
         .exists()
     )
-    if membership.role == "organiser" and db.engine.dialect.name == "postgresql":
+    leaving_organiser = membership.role == Role.ORGANISER
+    if leaving_organiser and db.session.get_bind().dialect.name == "postgresql":
         # Two organisers leaving at once: each would still see the other. Locking the group's
         # organiser rows first makes the second DELETE re-read after the first commits.
         db.session.execute(
             select(Membership.id)
-            .where(Membership.group_id == membership.group_id, Membership.role == "organiser")
+            .where(Membership.group_id == membership.group_id, rules.organiser_membership())
             .with_for_update()
         )
     result = db.session.execute(
         delete(Membership)
         .where(
             Membership.id == membership.id,
-            or_(Membership.role != "organiser", other_organisers),
+            or_(~rules.organiser_membership(), other_organisers),
         )
         .execution_options(synchronize_session=False)
     )

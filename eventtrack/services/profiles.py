@@ -62,11 +62,11 @@ def update_profile(user: User, actor: User, **changes) -> User:
     for name in CONSENT_FIELDS:
         if name in changes:
             setattr(user, name, bool(changes[name]))
-    db.session.commit()
+    db.session.flush()
     return user
 
 
 def unsubscribe(user: User) -> None:
     """One-click opt-out of follow-up emails (from a signed link in every email)."""
     user.followup_emails = False
-    db.session.commit()
+    db.session.flush()

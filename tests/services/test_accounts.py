@@ -7,6 +7,7 @@ from eventtrack.extensions import db
 from eventtrack.models import ApiToken, LoginLink, OutboxMessage, User
 from eventtrack.services import accounts
 from eventtrack.services.errors import Invalid
+from eventtrack.transaction import atomic
 
 
 def test_emails_are_unique_case_insensitively(make):
@@ -84,16 +85,19 @@ def test_login_link_for_unknown_email_sends_nothing(app, now):
 
 def test_api_tokens_are_stored_hashed(make, now):
     user = make.organiser()
-    token = accounts.new_api_token(user, now)
+    with atomic():  # the token's lookup is a transaction of its own: it sees committed rows
+        token = accounts.new_api_token(user, now)
     assert len(token) > 40
     stored = db.session.scalar(select(ApiToken))
     assert stored.token_hash == accounts.hash_token(token) and token not in stored.token_hash
-    assert accounts.user_id_for_api_token(token, now) == user.id
+    user_id = user.id
+    assert accounts.user_id_for_api_token(token, now) == user_id
     assert accounts.user_id_for_api_token(token + "x", now) is None
 
 
 def test_api_token_use_is_recorded_at_most_once_a_minute(make, now):
-    token = accounts.new_api_token(make.organiser(), now)
+    with atomic():
+        token = accounts.new_api_token(make.organiser(), now)
 
     def last_used():
         db.session.expire_all()

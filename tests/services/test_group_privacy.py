@@ -36,9 +36,9 @@ def group_b(make, bea):
     return make.group(bea, name="Group B")
 
 
-def _add_alan(group_b, bea, now, **kwargs):
+def _add_alan(group_b, bea, now):
     return groups.add_member(
-        group_b, "A. Nonymous", "ALAN@example.com", "Typed Ltd", added_by=bea, now=now, **kwargs
+        group_b, "A. Nonymous", "ALAN@example.com", "Typed Ltd", added_by=bea, now=now
     )
 
 
@@ -101,7 +101,7 @@ def test_being_registered_by_an_organiser_or_checked_in_elsewhere_is_not_taking_
 
 
 def test_the_notice_is_queued_in_the_same_transaction(alan, bea, group_b, now):
-    _add_alan(group_b, bea, now, commit=False)
+    _add_alan(group_b, bea, now)
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
     db.session.rollback()  # the add fails later in the request: no membership, no mail
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

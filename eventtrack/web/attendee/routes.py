@@ -5,8 +5,10 @@ from flask_login import current_user, login_required
 
 from ...extensions import csrf, db
 from ...models import Meeting, utcnow
+from ...models.vocabularies import MeetingStatus, RegistrationStatus
 from ...services import access, accounts, meetings, passes, profiles, registrations
 from ...services.errors import DomainError, NotFound
+from ...transaction import atomic
 from .. import ratelimit
 from ..actor import remember_pass
 from ..auth.forms import ConfirmForm as PassLinkForm
@@ -27,7 +29,7 @@ def home():
     open_meetings = [
         m
         for m in meetings.members_meetings(current_user, now)
-        if m.id not in registered and m.status == "scheduled"
+        if m.id not in registered and m.status == MeetingStatus.SCHEDULED
     ]
     return render_template(
         "attendee/home.html",
@@ -97,11 +99,12 @@ def pass_sign_in_link(token: str):
     reg, _ = _pass(token)
     if not PassLinkForm().validate_on_submit():
         abort(400)
-    accounts.request_login_link(
-        reg.user.email,
-        utcnow(),
-        url_for("followups.meeting_list", meeting_id=reg.meeting_id),
-    )
+    with atomic():
+        accounts.request_login_link(
+            reg.user.email,
+            utcnow(),
+            url_for("followups.meeting_list", meeting_id=reg.meeting_id),
+        )
     return render_template("attendee/pass_link_sent.html", meeting=reg.meeting)
 
 
@@ -152,28 +155,32 @@ def rsvp(meeting_id: int):
     if meeting is None or access.member_of(current_user, meeting.group_id) is None:
         raise NotFound("meeting")
     form = RsvpForm()
-    if not form.validate_on_submit() or form.status.data not in ("going", "cancelled"):
+    going, cancelled = RegistrationStatus.GOING, RegistrationStatus.CANCELLED
+    if not form.validate_on_submit() or form.status.data not in (going, cancelled):
         abort(400)
     now = utcnow()
     try:
-        if form.status.data == "going":
-            reg, _ = registrations.register(meeting, current_user, now, by_member=True)
-            if reg.status == "waitlist":
-                flash(
-                    "The meeting is full: you are on the waitlist and will hear if a place "
-                    "opens up.",
-                    "info",
-                )
+        with atomic():
+            if form.status.data == going:
+                reg, _ = registrations.register(meeting, current_user, now, by_member=True)
             else:
-                flash("You're going. Your pass is below and on its way by email.", "success")
-            return redirect(url_for(".pass_page", token=reg.pass_token))
-        reg = registrations.registration_for(meeting, current_user)
-        if reg is not None:
-            registrations.cancel(reg, now)
-            flash("Your registration is cancelled. Changed your mind? RSVP again.", "info")
+                reg = registrations.registration_for(meeting, current_user)
+                if reg is not None:
+                    registrations.cancel(reg, now)
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
+        return redirect(url_for(".meeting", meeting_id=meeting.id))
+    if form.status.data == going:
+        if reg.status == RegistrationStatus.WAITLIST:
+            flash(
+                "The meeting is full: you are on the waitlist and will hear if a place opens up.",
+                "info",
+            )
+        else:
+            flash("You're going. Your pass is below and on its way by email.", "success")
+        return redirect(url_for(".pass_page", token=reg.pass_token))
+    if reg is not None:
+        flash("Your registration is cancelled. Changed your mind? RSVP again.", "info")
     return redirect(url_for(".meeting", meeting_id=meeting.id))
 
 
@@ -184,9 +191,9 @@ def profile():
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k not in ("submit", "csrf_token")}
         try:
-            profiles.update_profile(current_user, current_user, **data)
+            with atomic():
+                profiles.update_profile(current_user, current_user, **data)
         except DomainError as exc:
-            db.session.rollback()
             getattr(form, exc.field or "name").errors.append(exc.message)
         else:
             flash("Profile saved.", "success")
@@ -201,6 +208,7 @@ def unsubscribe(token: str):
     if user is None:
         raise NotFound("subscription")
     if request.method == "POST":
-        profiles.unsubscribe(user)
+        with atomic():
+            profiles.unsubscribe(user)
         return render_template("attendee/unsubscribed.html", user=user)
     return render_template("attendee/unsubscribe.html", user=user, form=UnsubscribeForm())

@@ -19,6 +19,7 @@ from ...extensions import db
 from ...models import User, utcnow
 from ...services import accounts, sessions
 from ...services.errors import Invalid
+from ...transaction import atomic
 from .. import ratelimit
 from ..actor import forget_passes
 from .forms import ConfirmForm, LinkRequestForm, LoginForm, LogoutForm, RegisterForm
@@ -43,9 +44,9 @@ def safe_next(target: str | None, default: str = "organiser.home") -> str:
 
 
 def sign_in(user: User) -> None:
-    """Open a server-side session for ``user`` and give this browser its cookies."""
+    """Open a server-side session for ``user`` and give this browser its cookies: call it
+    inside the action's ``atomic()``, which commits the session with the rest."""
     sessions.start(user, utcnow())
-    db.session.commit()
     login_user(user, remember=True)
 
 
@@ -54,9 +55,11 @@ def sign_in(user: User) -> None:
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        with atomic():
+            user = accounts.authenticate(form.email.data, form.password.data)
+            if user is not None:
+                sign_in(user)
         if user is not None:
-            sign_in(user)
             return redirect(safe_next(form.next.data))
         flash("That email and password do not match.", "error")
     return render_template("auth/login.html", form=form)
@@ -68,12 +71,13 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            accounts.request_signup(form.email.data, form.name.data, form.password.data, utcnow())
+            with atomic():
+                accounts.request_signup(
+                    form.email.data, form.name.data, form.password.data, utcnow()
+                )
         except Invalid as exc:
-            db.session.rollback()
             getattr(form, exc.field or "email").errors.append(exc.message)
         else:
-            db.session.commit()
             # The same page whether the address was new or not: no account enumeration.
             return render_template("auth/signup_sent.html", email=form.email.data)
     return render_template("auth/register.html", form=form)
@@ -88,11 +92,12 @@ def confirm_signup(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        user = accounts.complete_signup(token, now)
+        with atomic():
+            user = accounts.complete_signup(token, now)
+            if user is not None:
+                sign_in(user)
         if user is None:
-            db.session.rollback()
             return render_template("auth/link_invalid.html", signup=True), 410
-        sign_in(user)
         flash("Welcome! Start by creating your group.", "success")
         return redirect(url_for("organiser.new_group"))
     link = accounts.peek_signup_link(token, now)
@@ -106,9 +111,10 @@ def confirm_signup(token: str):
 def request_link():
     form = LinkRequestForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        accounts.request_login_link(
-            form.email.data, utcnow(), safe_next(form.next.data, "attendee.home")
-        )
+        with atomic():
+            accounts.request_login_link(
+                form.email.data, utcnow(), safe_next(form.next.data, "attendee.home")
+            )
         # The same answer whether or not the address has an account: no enumeration.
         return render_template("auth/link_sent.html", email=form.email.data)
     return render_template("auth/link_request.html", form=form)
@@ -123,10 +129,12 @@ def login_link(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        link = accounts.consume_login_link(token, now)
+        with atomic():
+            link = accounts.consume_login_link(token, now)
+            if link is not None:
+                sign_in(db.session.get(User, link.user_id))
         if link is None:
             return render_template("auth/link_invalid.html"), 410
-        sign_in(db.session.get(User, link.user_id))
         return redirect(safe_next(link.next_url, "attendee.home"))
     link = accounts.peek_login_link(token, now)
     if link is None:
@@ -139,8 +147,8 @@ def login_link(token: str):
 def logout():
     if LogoutForm().validate_on_submit():
         # Ended on the server: a copy of this browser's cookies is dead as well.
-        sessions.end(current_user.get_id(), utcnow())
-        db.session.commit()
+        with atomic():
+            sessions.end(current_user.get_id(), utcnow())
         logout_user()
         forget_passes()  # and no pass opened here acts for anyone after the sign-out
         flash("You are signed out.", "info")

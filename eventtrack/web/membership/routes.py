@@ -6,10 +6,10 @@ No sign-in: the signed token in the link was sent only to the member's inbox (se
 
 from flask import Blueprint, abort, render_template, request
 
-from ...extensions import db
 from ...models import utcnow
 from ...services import members
 from ...services.errors import DomainError
+from ...transaction import atomic
 from .forms import AcceptForm, LeaveForm
 
 bp = Blueprint("membership", __name__, url_prefix="/membership")
@@ -41,11 +41,10 @@ def leave(token: str):
         abort(400)
     group_name, email = membership.group.name, membership.user.email
     try:
-        members.leave(membership)
+        with atomic():
+            members.leave(membership)
     except DomainError as exc:
-        db.session.rollback()
         return _page(membership, exc.status, exc.message)
-    db.session.commit()
     return render_template("membership/left.html", group_name=group_name, email=email)
 
 
@@ -54,6 +53,6 @@ def accept(token: str):
     membership = members.membership_for_token(token)
     if not AcceptForm().validate_on_submit():
         abort(400)
-    members.accept(membership, utcnow())
-    db.session.commit()
+    with atomic():
+        members.accept(membership, utcnow())
     return render_template("membership/accepted.html", group_name=membership.group.name)
