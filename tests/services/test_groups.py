@@ -2,9 +2,12 @@ import pytest
 from sqlalchemy import func, select
 
 from eventtrack.extensions import db
-from eventtrack.models import Membership, User
-from eventtrack.services import groups
+from eventtrack.models import Membership, OutboxMessage, User
+from eventtrack.services import groups, members
 from eventtrack.services.errors import Invalid
+from eventtrack.transaction import atomic
+
+COUNTED = (User, Membership, OutboxMessage)
 
 
 def test_creator_becomes_organiser(make):
@@ -62,3 +65,41 @@ def test_csv_import_with_bad_rows_imports_nothing_and_names_the_lines(make):
 def test_csv_import_of_empty_file_says_so(make):
     result = groups.import_members_csv(make.group(), "\n\n")
     assert result.errors == ["The file has no rows of name,email[,company]."]
+
+
+def _committed_rows() -> tuple[int, ...]:
+    """Users, memberships and queued mails, as a connection of its own sees them."""
+    with db.engine.connect() as connection:
+        return tuple(
+            connection.scalar(select(func.count()).select_from(model.__table__))
+            for model in COUNTED
+        )
+
+
+def _session_rows() -> tuple[int, ...]:
+    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in COUNTED)
+
+
+def test_an_import_that_fails_at_its_tenth_row_leaves_nothing_of_it(make, monkeypatch, now):
+    organiser = make.organiser()
+    group = make.group(organiser)
+    text = "".join(f"Person {i},person{i}@example.com,Firm {i}\n" for i in range(1, 11))
+    real_notice, noticed, seen_at_failure = members.queue_notice, [], []
+
+    def tenth_fails(membership, added_by, now):
+        # The file passed the row checks: this fails half-way, after nine were added.
+        noticed.append(membership.user.email)
+        if len(noticed) == 10:
+            seen_at_failure.extend(_session_rows())
+            raise Invalid("The tenth member could not be added.")
+        real_notice(membership, added_by, now)
+
+    monkeypatch.setattr(members, "queue_notice", tenth_fails)
+    before = _committed_rows()
+    with pytest.raises(Invalid, match="tenth"), atomic():
+        groups.import_members_csv(group, text, added_by=organiser, now=now)
+    users, memberships, mails = before
+    assert seen_at_failure == [users + 10, memberships + 10, mails + 9]
+    assert _committed_rows() == before
+    assert _session_rows() == before
+    assert db.session.scalar(select(User).where(User.email == "person1@example.com")) is None

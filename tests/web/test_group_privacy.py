@@ -1,6 +1,7 @@
 """Adding an address to a group reveals nothing of the account behind it, and tells its owner;
 organisers never see a pass (issue #11): through the pages and the API."""
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -9,8 +10,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from eventtrack.extensions import db
-from eventtrack.models import Membership, OutboxMessage, Registration
+from eventtrack.models import Membership, OutboxMessage, Registration, User
 from eventtrack.services import accounts, checkin, members, registrations
+from eventtrack.services.errors import DomainError
+from eventtrack.transaction import atomic
 
 REAL = ("Alan Turing", "Bletchley Park")
 
@@ -40,7 +43,8 @@ def group_b(make, bea):
 
 @pytest.fixture
 def api(client, bea, now):
-    token = accounts.new_api_token(bea, now)
+    with atomic():
+        token = accounts.new_api_token(bea, now)
     headers = {"Authorization": f"Bearer {token}"}
 
     class Api:
@@ -208,7 +212,7 @@ def test_resend_pass_mails_the_member_and_no_page_or_answer_shows_a_pass(
     meeting = make.meeting(group_b, now=now)
     person = make.member(group_b, name="Ada")
     reg, _ = registrations.register(meeting, person, now)
-    token = reg.pass_token
+    token, person_id = reg.pass_token, person.id
     response = client.post(f"/organise/registrations/{reg.id}/resend-pass", follow_redirects=True)
     assert b"The pass is on its way to" in response.data
     kinds = db.session.scalars(select(OutboxMessage.kind)).all()
@@ -219,7 +223,7 @@ def test_resend_pass_mails_the_member_and_no_page_or_answer_shows_a_pass(
         api.get(f"/api/v1/meetings/{meeting.id}/registrations").get_data(as_text=True),
         json.dumps(
             api.post(
-                f"/api/v1/meetings/{meeting.id}/registrations", json={"user_id": person.id}
+                f"/api/v1/meetings/{meeting.id}/registrations", json={"user_id": person_id}
             ).get_json()
         ),
     ]
@@ -274,7 +278,8 @@ def test_the_door_shows_and_matches_only_what_the_organisers_may_see(client, mak
     )
     stranger = make.organiser()
     group = make.group(stranger, name="Stranger's group")
-    groups.add_member(group, "A. Nonymous", "alan@example.com", added_by=stranger, now=now)
+    with atomic():
+        groups.add_member(group, "A. Nonymous", "alan@example.com", added_by=stranger, now=now)
     meeting = make.meeting(group, now=now, starts_in=timedelta(minutes=10))
     make.registration(meeting, alan)
     auth.login_as(stranger)
@@ -287,3 +292,57 @@ def test_the_door_shows_and_matches_only_what_the_organisers_may_see(client, mak
     assert "A. Nonymous" in client.get(
         f"/door/m/{meeting.id}/manual?q=nonymous&partial=1"
     ).get_data(as_text=True)
+
+
+# --- an import is all or nothing, its notice mails included ------------------------------
+
+
+def _rows_in_database() -> tuple[int, ...]:
+    """Users, memberships and queued mails, counted on a connection of its own."""
+    with db.engine.connect() as connection:
+        return tuple(
+            connection.scalar(select(func.count()).select_from(model.__table__))
+            for model in (User, Membership, OutboxMessage)
+        )
+
+
+def _import(client, group, rows: list[str]):
+    return client.post(
+        f"/organise/groups/{group.id}/members/import",
+        data={"file": (io.BytesIO("\n".join(rows).encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+TEN_ROWS = [f"Person {i},person{i}@example.com,Firm {i}" for i in range(1, 11)]
+
+
+def test_an_import_whose_tenth_row_is_invalid_adds_and_tells_no_one(client, alan, group_b):
+    before = _rows_in_database()
+    response = _import(client, group_b, [*TEN_ROWS[:9], "Person 10,person10-at-example.com"])
+    assert response.status_code == 422
+    assert b"Line 10" in response.data
+    assert _rows_in_database() == before
+
+
+def test_an_import_failing_while_adding_its_tenth_row_adds_and_tells_no_one(
+    client, alan, group_b, monkeypatch
+):
+    """The rows pass their checks and the tenth fails once nine are in: the request's one
+    transaction takes all of it back, the nine notice mails with it."""
+    real_notice, noticed = members.queue_notice, []
+
+    def tenth_fails(membership, added_by, now):
+        noticed.append(membership.user.email)
+        if len(noticed) == 10:
+            raise DomainError("refused", "The tenth member could not be added.")
+        real_notice(membership, added_by, now)
+
+    monkeypatch.setattr(members, "queue_notice", tenth_fails)
+    before = _rows_in_database()
+    response = _import(client, group_b, [*TEN_ROWS[:9], "Alan,alan@example.com"])
+    assert response.status_code == 409
+    assert b"The tenth member could not be added." in response.data
+    assert len(noticed) == 10
+    assert _rows_in_database() == before
+    assert [view.user.email for view in members.member_views(group_b)] == ["bea@example.com"]
