@@ -12,9 +12,11 @@ from collections.abc import Callable
 from functools import partial
 
 from flask import Flask
-from sqlalchemy import Table, event
+from sqlalchemy import ClauseElement, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from .extensions import db
 from .models.types import UTCDateTime
@@ -134,21 +136,50 @@ class DriverStatement:
             # psycopg's paramstyle is made by rewriting :name, which would also rewrite quotes.
             raise ValueError("no ':name' inside quotes in a DriverStatement")
         self.sql = sql
+        self.statement: ClauseElement | None = None
         self.datetimes = datetimes
-        self._prepared: dict[str, tuple[str, Callable]] = {}
+        self._prepared: dict[str, tuple[str, Callable, dict]] = {}
 
-    def _prepare(self, dialect) -> tuple[str, Callable]:
+    @classmethod
+    def compiled(cls, statement: ClauseElement, datetimes: tuple[str, ...] = ()):
+        """The SQLAlchemy ``statement``, compiled once per dialect on first use: a hot path
+        written with the same expressions as the ORM paths (``services.rules``), run as
+        driver-level SQL. Its own ``bindparam`` names are the parameters; the values the
+        expressions hold (vocabulary words) are bound as compiled."""
+        self = cls.__new__(cls)
+        self.sql, self.statement, self.datetimes, self._prepared = "", statement, datetimes, {}
+        return self
+
+    def _compile(self, dialect) -> tuple[str, dict]:
+        # The dialect's own compiler with ``:name`` placeholders, turned into the driver's
+        # paramstyle below as for hand-written SQL.
+        named = type(dialect)(paramstyle="named")
+        if dialect.name == "sqlite":
+            named.statement_compiler = _SQLiteQualifiedReturning
+        compiled = self.statement.compile(dialect=named)
+        constants = {
+            name: str(value) if isinstance(value, str) else value
+            for name, value in compiled.params.items()
+            if value is not None
+        }
+        return str(compiled), constants
+
+    def _prepare(self, dialect) -> tuple[str, Callable, dict]:
         prepared = self._prepared.get(dialect.name)
         if prepared is None:
-            sql = self.sql
+            sql, constants = (self.sql, {}) if self.statement is None else self._compile(dialect)
             if dialect.paramstyle == "pyformat":  # psycopg; sqlite3 takes :name as it is
                 sql = _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
             elif dialect.paramstyle not in ("named", "qmark"):
                 raise NotImplementedError(f"paramstyle {dialect.paramstyle}")
             # The dialect's own type: on SQLite it writes the text the ORM writes.
             bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-            prepared = self._prepared[dialect.name] = (sql, bind)
+            prepared = self._prepared[dialect.name] = (sql, bind, constants)
         return prepared
+
+    def sql_for(self, dialect) -> str:
+        """The text the driver runs on ``dialect``."""
+        return self._prepare(dialect)[0]
 
     def first(self, params: dict, on: "DriverTransaction | None" = None) -> tuple | None:
         """Run with ``params`` in the transaction ``on``, or else in the session's; the first
@@ -158,55 +189,73 @@ class DriverStatement:
             dialect, dbapi_connection = connection.dialect, connection.connection.dbapi_connection
         else:
             dialect, dbapi_connection = on.dialect, on.dbapi_connection
-        sql, bind = self._prepare(dialect)
+        sql, bind, constants = self._prepare(dialect)
         if self.datetimes:
             params = {**params, **{name: bind(params[name]) for name in self.datetimes}}
+        if constants:
+            params = {**constants, **params}
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(sql, params)
             return cursor.fetchone() if cursor.description else None
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(
-                self.sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
             ) from exc
         finally:
             cursor.close()
 
 
 class DriverTransaction:
-    """One transaction of driver statements: ``with DriverTransaction() as tx: …;
-    tx.commit()``. ``commit`` or ``rollback`` ends it; what is neither is rolled back when the
-    block ends.
+    """One transaction of driver statements, in one of two modes the caller names:
 
-    The session's unit of work (its transaction, identity map, commit bookkeeping) costs
-    several times what a one-row write does, so where the session holds no connection this
-    runs on a pooled connection of its own, given back as soon as the transaction ends.
-    Where the session is already in a transaction it joins that one instead (and its commit
-    is the session's): a request never holds two pooled connections at once, which could
-    leave threads each holding one and waiting for a second.
+    - ``DriverTransaction.own(writes=…)``: a pooled connection of its own, given back as soon
+      as the transaction ends. The session's unit of work (its transaction, identity map,
+      commit bookkeeping) costs several times what a one-row write does; the door's hot path
+      skips it. The session must hold nothing unsaved (that would be a second, unseen
+      transaction), and a read-only transaction it is in is ended first: a request never holds
+      two pooled connections at once, which could leave threads each holding one and waiting
+      for a second. ``writes=True`` says the transaction will write: on SQLite it then waits
+      its turn in the writers' queue (``_SqliteWriters``) from the start until it ends.
+    - ``DriverTransaction.joined()``: the session's transaction, on the session's connection;
+      ``commit`` and ``rollback`` are the session's.
 
-    ``writes=True`` says the transaction will write: on SQLite it then waits its turn in the
-    writers' queue (``_SqliteWriters``) from the start until it ends.
+    ``with DriverTransaction.own() as tx: …; tx.commit()``: what is neither committed nor
+    rolled back is rolled back when the block ends. ``mode`` says which one this is.
     """
 
-    def __init__(self, writes: bool = False):
+    OWN, JOINED = "own", "joined"
+
+    def __init__(self, mode: str, writes: bool = False):
+        self.mode = mode
         self._writers = None
-        registry = db.session.registry
-        if registry.has() and registry().in_transaction():
-            session = registry()
+        self._session = self._pooled = None
+        if mode == self.JOINED:
+            session = db.session()
             connection = session.connection()
-            self._session, self._pooled = session, None
+            self._session = session
             self.dialect = connection.dialect
             self.dbapi_connection = connection.connection.dbapi_connection
-        else:
+        elif mode == self.OWN:
+            _end_read_only_session()
             engine = db.engine
-            self._session, self._pooled = None, engine.raw_connection()
+            self._pooled = engine.raw_connection()
             self.dialect = engine.dialect
             self.dbapi_connection = self._pooled.dbapi_connection
             if writes and engine.dialect.name == "sqlite":
                 self._writers = _sqlite_writers(engine.url.database)
                 if self._writers is not None:
                     self._writers.acquire()
+        else:
+            raise ValueError(f"DriverTransaction mode {mode!r}")
+
+    @classmethod
+    def own(cls, writes: bool = False) -> "DriverTransaction":
+        return cls(cls.OWN, writes)
+
+    @classmethod
+    def joined(cls) -> "DriverTransaction":
+        return cls(cls.JOINED)
 
     def commit(self) -> None:
         if self._session is not None:
@@ -234,6 +283,32 @@ class DriverTransaction:
 
     def __exit__(self, *exc_info) -> None:
         self._release()
+
+
+def _end_read_only_session() -> None:
+    """End the session's transaction, which must hold nothing unsaved, giving back its
+    connection. Its objects stay in the session, to be read again when next used."""
+    from .transaction import has_unsaved_changes
+
+    registry = db.session.registry
+    if not registry.has():
+        return
+    session = registry()
+    if has_unsaved_changes(session):
+        raise RuntimeError("DriverTransaction.own: the session holds unsaved changes")
+    if session.in_transaction():
+        session.commit()  # nothing to write: it only ends the transaction
+
+
+class _SQLiteQualifiedReturning(SQLiteCompiler):
+    """SQLAlchemy's SQLite compiler writes RETURNING columns without their table, and that
+    reaches into correlated subqueries there too (``WHERE user_id = user_id``, always true).
+    SQLite takes qualified names in RETURNING, so for driver statements they stay qualified."""
+
+    def returning_clause(self, stmt, returning_cols, *, populate_result_map, **kw):
+        return SQLCompiler.returning_clause(
+            self, stmt, returning_cols, populate_result_map=populate_result_map, **kw
+        )
 
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")

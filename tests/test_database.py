@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from eventtrack import create_app
 from eventtrack.database import DriverStatement, DriverTransaction, _sqlite_writers
 from eventtrack.extensions import db
-from eventtrack.models import ApiToken, Group
+from eventtrack.models import ApiToken, Group, User
 
 INSERT_TOKEN = DriverStatement(
     "INSERT INTO api_tokens (user_id, token_hash, created_at)"
@@ -94,7 +94,7 @@ def test_driver_transaction_commits_on_a_connection_of_its_own(make, now):
     user = make.user()
     assert not db.session().in_transaction()
 
-    with DriverTransaction() as tx:
+    with DriverTransaction.own() as tx:
         INSERT_TOKEN.first({"user_id": user.id, "token_hash": "e" * 64, "created_at": now}, tx)
         assert _tokens() == 0  # the session's connection does not see it yet
         db.session.rollback()
@@ -105,9 +105,9 @@ def test_driver_transaction_commits_on_a_connection_of_its_own(make, now):
 
 def test_driver_transaction_rolls_back_what_it_did_not_commit(make, now):
     user = make.user()
-    with DriverTransaction() as tx:
+    with DriverTransaction.own() as tx:
         INSERT_TOKEN.first({"user_id": user.id, "token_hash": "f" * 64, "created_at": now}, tx)
-    with DriverTransaction() as tx:
+    with DriverTransaction.own() as tx:
         INSERT_TOKEN.first({"user_id": user.id, "token_hash": "g" * 64, "created_at": now}, tx)
         tx.rollback()
 
@@ -115,19 +115,48 @@ def test_driver_transaction_rolls_back_what_it_did_not_commit(make, now):
     assert db.engine.pool.checkedout() <= 1  # both connections went back (the session's stays)
 
 
-def test_driver_transaction_joins_the_session_when_it_is_in_a_transaction(make, now):
+def test_a_joined_driver_transaction_is_the_sessions(make, now):
     user = make.user()
     db.session.add(ApiToken(user_id=user.id, token_hash="h" * 64, created_at=now))
     db.session.flush()
     connections = db.engine.pool.checkedout()
 
-    with DriverTransaction(writes=True) as tx:
+    with DriverTransaction.joined() as tx:
+        assert tx.mode == DriverTransaction.JOINED
         INSERT_TOKEN.first({"user_id": user.id, "token_hash": "i" * 64, "created_at": now}, tx)
         assert db.engine.pool.checkedout() == connections  # no second connection
         tx.commit()  # the session's commit: both rows
 
     db.session.rollback()
     assert _tokens() == 2
+
+
+def test_an_own_driver_transaction_refuses_a_session_holding_unsaved_changes(make, now):
+    user = make.user()
+    db.session.add(ApiToken(user_id=user.id, token_hash="j" * 64, created_at=now))
+    db.session.flush()
+
+    with pytest.raises(RuntimeError, match="unsaved"):
+        DriverTransaction.own(writes=True)
+
+    db.session.rollback()
+    assert _tokens() == 0
+
+
+def test_an_own_driver_transaction_ends_a_read_only_session_first(make, now):
+    user = make.user()
+    db.session.commit()
+    assert db.session.get(User, user.id) is not None  # a read: the session is in a transaction
+    assert db.session().in_transaction()
+
+    with DriverTransaction.own(writes=True) as tx:
+        assert tx.mode == DriverTransaction.OWN
+        assert not db.session().in_transaction()
+        assert db.engine.pool.checkedout() == 1  # one connection at a time, not two
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "k" * 64, "created_at": now}, tx)
+        tx.commit()
+
+    assert _tokens() == 1 and user.email  # the session's objects are still usable
 
 
 def _lock_from_another_process(path: str) -> int:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
-from . import checkin, members
+from ..models.vocabularies import CheckinHow, RegistrationStatus
+from . import checkin, members, rules
 
 
 @dataclass
@@ -36,14 +37,14 @@ class FeedItem:
 
 def counts(meeting: Meeting) -> Attendance:
     """Live counts for the door."""
-    checked = Registration.checked_in_at.is_not(None)
-    new = ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id)
+    checked = rules.present()
+    new = rules.first_time(Registration.user_id, Registration.meeting_id)
     row = db.session.execute(
         select(
-            func.count().filter(Registration.status == "going"),
+            func.count().filter(Registration.status == RegistrationStatus.GOING),
             func.count().filter(checked),
-            func.count().filter(checked, Registration.checkin_how == "walk_in"),
-            func.count().filter(Registration.status == "waitlist"),
+            func.count().filter(checked, Registration.checkin_how == CheckinHow.WALK_IN),
+            func.count().filter(Registration.status == RegistrationStatus.WAITLIST),
             func.count().filter(checked, new),
         ).where(Registration.meeting_id == meeting.id)
     ).one()
@@ -61,7 +62,7 @@ def feed(meeting: Meeting, limit: int = 15) -> list[FeedItem]:
             name,
             and_(
                 CheckinEvent.status == checkin.CHECKED_IN,
-                ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id),
+                rules.first_time(Registration.user_id, Registration.meeting_id),
             ),
         )
         .outerjoin(Registration, Registration.id == CheckinEvent.registration_id)
@@ -93,8 +94,7 @@ def first_timers(meeting: Meeting) -> list[Registration]:
             .options(joinedload(Registration.user))
             .where(
                 Registration.meeting_id == meeting.id,
-                Registration.checked_in_at.is_not(None),
-                ~checkin.attended_before(meeting.id, meeting.group_id, Registration.user_id),
+                rules.first_timer(),
             )
             .order_by(Registration.checked_in_at.desc())
         )

@@ -14,11 +14,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ...extensions import db
 from ...links import external_url
 from ...models import utcnow
 from ...services import access, attendance, checkin, kiosk, passes
-from ...services.errors import DomainError, Invalid
+from ...services.errors import Invalid
+from ...transaction import atomic
 from .. import ratelimit
 from ..actor import member_at
 from ..forms import ActionForm
@@ -31,20 +31,6 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _meeting(meeting_id: int):
     return access.organised_meeting(current_user, meeting_id)
-
-
-def _result_json(result: checkin.CheckinResult, meeting) -> dict:
-    at = result.checked_in_at
-    return {
-        "status": result.status,
-        "message": result.message,
-        "registration_id": result.registration_id,
-        "name": result.name,
-        "checked_in_at": at.isoformat() if at else None,
-        "checked_in_local": meeting.local(at).strftime("%H:%M") if at and meeting else None,
-        "first_time": result.first_time,
-        "replayed": result.replayed,
-    }
 
 
 # --- Organiser: live door view ------------------------------------------------------------
@@ -88,9 +74,8 @@ def scan(meeting_id: int):
     try:
         result = checkin.check_in(meeting.id, code, current_user.id, utcnow(), "pass_scan", nonce)
     except Invalid as exc:
-        db.session.rollback()
         return jsonify(status="error", message=exc.message), 422
-    return jsonify(_result_json(result, meeting)), result.http_status
+    return jsonify(result.as_json(meeting)), result.http_status
 
 
 @bp.post("/pass")
@@ -138,9 +123,13 @@ def _back_to_manual(meeting_id: int):
 
 
 def _flash_result(result: checkin.CheckinResult) -> None:
-    category = {"checked_in": "success", "undone": "info", "already_checked_in": "info"}
+    category = {
+        checkin.CHECKED_IN: "success",
+        checkin.UNDONE: "info",
+        checkin.ALREADY_CHECKED_IN: "info",
+    }
     message = result.message
-    if result.status == "checked_in" and result.first_time:
+    if result.status == checkin.CHECKED_IN and result.first_time:
         message += " — first time at this group: say hello!"
     flash(message, category.get(result.status, "error"))
 
@@ -161,7 +150,9 @@ def undo(registration_id: int):
     reg = access.organised_registration(current_user, registration_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    _flash_result(checkin.undo(reg, current_user, utcnow()))
+    with atomic():
+        result = checkin.undo(reg, current_user, utcnow())
+    _flash_result(result)
     return _back_to_manual(reg.meeting_id)
 
 
@@ -181,7 +172,6 @@ def walk_in(meeting_id: int):
                 company=form.company.data or "",
             )
         except Invalid as exc:
-            db.session.rollback()
             getattr(form, exc.field or "email", form.email).errors.append(exc.message)
         else:
             _flash_result(result)
@@ -273,12 +263,8 @@ def self_checkin(code: str):
                 next_url=url_for("attendee.meeting", meeting_id=grant.meeting.id),
             )
         except Invalid as exc:
-            db.session.rollback()
             getattr(form, exc.field or "email", form.email).errors.append(exc.message)
             return render_template("door/self_checkin.html", form=form, meeting=grant.meeting), 422
-        except DomainError:
-            db.session.rollback()
-            raise  # the error page says why (a used ticket: scan again)
         # Whoever typed the address may not own it: answer with what they typed, nothing more.
         return render_template(
             "door/self_done.html",
