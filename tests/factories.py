@@ -96,3 +96,12 @@ def registrations(m: Meeting, count: int) -> list[Registration]:
     db.session.add_all(regs)
     db.session.commit()
     return regs
+
+
+def api_token(u: User, now: datetime | None = None) -> str:
+    """A new API token for ``u``, committed (services flush; the caller commits)."""
+    from eventtrack.services import accounts
+
+    token = accounts.new_api_token(u, now or datetime.now(UTC))
+    db.session.commit()
+    return token

@@ -15,6 +15,7 @@ from eventtrack.extensions import db
 from eventtrack.models import Connection, Meeting, Registration, User, utcnow
 from eventtrack.services import access, accounts, checkin, connections, followups, sessions
 from eventtrack.services.demo import load_demo
+from tests import factories
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def _some_of_everything(now):
         select(Registration).where(Registration.checked_in_at.is_(None)).limit(1)
     )
     checkin.check_in_registration(fresh, organiser, now)
-    accounts.new_api_token(organiser, now)
+    factories.api_token(organiser, now)
     accounts.request_login_link(organiser.email, now)
     sessions.start(organiser, now)
     accounts.request_signup("newcomer@example.com", "Nia", "a long password", now)

@@ -11,35 +11,14 @@ from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..models import Group, Meeting, Membership, Registration, User
+from . import rules
 from .errors import NotFound
-
-
-def organiser_of_sql(user_param: str, group_column: str) -> str:
-    """SQL text for driver-level statements (``database.DriverStatement``): the user in the
-    parameter ``:user_param`` organises the group in ``group_column`` — the rule of
-    ``is_organiser`` and ``organised_meeting``, for statements that fold it into a write."""
-    # Built from this module's constants at import time, never from input.
-    return (
-        "EXISTS (SELECT 1 FROM memberships"  # noqa: S608
-        f" WHERE memberships.group_id = {group_column}"
-        f" AND memberships.user_id = :{user_param}"
-        " AND memberships.role = 'organiser')"
-    )
 
 
 def is_organiser(user: User | None, group_id: int) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return (
-        db.session.scalar(
-            select(Membership.id).where(
-                Membership.group_id == group_id,
-                Membership.user_id == user.id,
-                Membership.role == "organiser",
-            )
-        )
-        is not None
-    )
+    return bool(db.session.scalar(select(rules.organiser_of(user.id, group_id))))
 
 
 def organised_groups(user: User) -> list[Group]:
@@ -47,7 +26,7 @@ def organised_groups(user: User) -> list[Group]:
         db.session.scalars(
             select(Group)
             .join(Membership)
-            .where(Membership.user_id == user.id, Membership.role == "organiser")
+            .where(Membership.user_id == user.id, rules.organiser_membership())
             .order_by(Group.name)
         )
     )
@@ -60,15 +39,9 @@ def organised_group(user: User, group_id: int) -> Group:
     return group
 
 
-_ORGANISED_MEETING = (
-    select(Meeting)
-    .join(
-        Membership,
-        (Membership.group_id == Meeting.group_id)
-        & (Membership.user_id == bindparam("user_id"))
-        & (Membership.role == "organiser"),
-    )
-    .where(Meeting.id == bindparam("meeting_id"))
+_ORGANISED_MEETING = select(Meeting).where(
+    Meeting.id == bindparam("meeting_id"),
+    rules.organiser_of(bindparam("user_id"), Meeting.group_id),
 )
 
 

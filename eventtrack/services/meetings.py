@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..links import external_url
 from ..models import Group, Meeting, Membership, Registration, User
-from . import outbox, registrations
+from ..models.vocabularies import MeetingStatus, RegistrationStatus
+from . import outbox, registrations, rules
 from .errors import Invalid, require_fits
 from .groups import check_timezone
 
@@ -129,11 +130,11 @@ def create_meetings(
     series_id = secrets.token_hex(8) if len(starts) > 1 else None
     meetings = []
     for start in starts:
-        meeting = Meeting(group_id=group.id, series_id=series_id, status="scheduled")
+        meeting = Meeting(group_id=group.id, series_id=series_id, status=MeetingStatus.SCHEDULED)
         _apply(meeting, details, start)
         db.session.add(meeting)
         meetings.append(meeting)
-    db.session.commit()
+    db.session.flush()
     return meetings
 
 
@@ -143,9 +144,7 @@ def update_meeting(meeting: Meeting, details: MeetingDetails, now: datetime) -> 
     _validate(details)
     registrations.lock_meeting(meeting)
     _apply(meeting, details, details.starts_local)
-    promoted = registrations.fill_from_waitlist(meeting, now)
-    db.session.commit()
-    return promoted
+    return registrations.fill_from_waitlist(meeting, now)
 
 
 def details_of(meeting: Meeting) -> MeetingDetails:
@@ -194,13 +193,14 @@ def copy_of_last(group: Group, now: datetime) -> MeetingDetails | None:
 
 def cancel_meeting(meeting: Meeting, now: datetime) -> int:
     """Cancel ``meeting`` and tell everyone registered; return how many were told."""
-    if meeting.status == "cancelled":
+    if meeting.status == MeetingStatus.CANCELLED:
         return 0
-    meeting.status = "cancelled"
+    meeting.status = MeetingStatus.CANCELLED
     told = 0
     regs = db.session.scalars(
         select(Registration).where(
-            Registration.meeting_id == meeting.id, Registration.status.in_(("going", "waitlist"))
+            Registration.meeting_id == meeting.id,
+            Registration.status.in_((RegistrationStatus.GOING, RegistrationStatus.WAITLIST)),
         )
     )
     for reg in regs:
@@ -220,7 +220,6 @@ def cancel_meeting(meeting: Meeting, now: datetime) -> int:
             subject=f"Cancelled: {meeting.title}",
             now=now,
         )
-    db.session.commit()
     return told
 
 
@@ -251,12 +250,10 @@ def counts(meeting: Meeting) -> dict[str, int]:
         .where(Registration.meeting_id == meeting.id)
         .group_by(Registration.status)
     ).all()
-    result = {"going": 0, "waitlist": 0, "cancelled": 0}
+    result = {status.value: 0 for status in RegistrationStatus}
     result.update(dict(rows))
     result["checked_in"] = db.session.scalar(
-        select(func.count()).where(
-            Registration.meeting_id == meeting.id, Registration.checked_in_at.is_not(None)
-        )
+        select(func.count()).where(Registration.meeting_id == meeting.id, rules.present())
     )
     return result
 

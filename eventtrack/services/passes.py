@@ -8,6 +8,7 @@ from icalendar import Calendar, Event, vText
 
 from ..links import external_url
 from ..models import Registration
+from ..models.vocabularies import MeetingStatus
 from .registrations import pass_url
 
 
@@ -42,6 +43,6 @@ def ics(reg: Registration, now: datetime) -> bytes:
         f"{meeting.description}\n\nYour pass: {pass_url(reg)}".strip(),
     )
     event.add("url", external_url("attendee.pass_page", token=reg.pass_token))
-    event.add("status", "CANCELLED" if meeting.status == "cancelled" else "CONFIRMED")
+    event.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED else "CONFIRMED")
     cal.add_component(event)
     return cal.to_ical()

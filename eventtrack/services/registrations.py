@@ -5,14 +5,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, literal, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from ..database import insert_ignoring
 from ..extensions import db
 from ..links import external_url
 from ..models import Meeting, Membership, OutboxMessage, Registration, User
+from ..models.vocabularies import MailStatus, MeetingStatus, RegistrationStatus
 from . import members, outbox
 from .errors import Invalid, NotFound
+
+GOING, WAITLIST, CANCELLED = (
+    RegistrationStatus.GOING,
+    RegistrationStatus.WAITLIST,
+    RegistrationStatus.CANCELLED,
+)
 
 
 def new_pass_token() -> str:
@@ -27,7 +34,7 @@ def pass_url(registration: Registration) -> str:
 def _going_count(meeting: Meeting) -> int:
     return db.session.scalar(
         select(func.count()).where(
-            Registration.meeting_id == meeting.id, Registration.status == "going"
+            Registration.meeting_id == meeting.id, Registration.status == GOING
         )
     )
 
@@ -48,8 +55,8 @@ def lock_meeting(meeting: Meeting) -> None:
 
 def status_for_new(meeting: Meeting) -> str:
     if meeting.capacity is not None and _going_count(meeting) >= meeting.capacity:
-        return "waitlist"
-    return "going"
+        return WAITLIST
+    return GOING
 
 
 def _queue_pass_mail(
@@ -57,8 +64,8 @@ def _queue_pass_mail(
 ) -> bool:
     meeting, user = reg.meeting, reg.user
     subject = {
-        "going": f"Your pass: {meeting.title}",
-        "waitlist": f"Waitlist: {meeting.title}",
+        GOING: f"Your pass: {meeting.title}",
+        WAITLIST: f"Waitlist: {meeting.title}",
     }[reg.status]
     if reason == "promoted":
         subject = f"A place opened up: {meeting.title}"
@@ -93,7 +100,7 @@ def register(
     ``by_member``: the member's own RSVP. They take part, so from now on the group's
     organisers see their own name and profile (``services.members``).
     """
-    if meeting.status == "cancelled":
+    if meeting.status == MeetingStatus.CANCELLED:
         raise Invalid("This meeting is cancelled.", code="cancelled")
     if meeting.ends_at <= now:
         raise Invalid("This meeting is over.", code="meeting_over")
@@ -110,74 +117,73 @@ def register(
     lock_meeting(meeting)
     if by_member:
         members.mark_engaged(meeting.group_id, user.id, now)
-    reg = db.session.scalar(
-        select(Registration).where(
-            Registration.meeting_id == meeting.id, Registration.user_id == user.id
-        )
-    )
-    if reg is not None and reg.status != "cancelled":
-        db.session.commit()
+    reg = registration_for(meeting, user)
+    if reg is not None and reg.status != CANCELLED:
         return reg, False
     if reg is None:
-        try:
-            with db.session.begin_nested():
-                reg = Registration(
-                    meeting_id=meeting.id,
-                    user_id=user.id,
-                    pass_token=new_pass_token(),
-                    status=status_for_new(meeting),
-                    created_at=now,
-                    status_changed_at=now,
-                )
-                db.session.add(reg)
-        except IntegrityError:
-            # A concurrent request registered them first: the unique key decided, keep theirs.
-            reg = db.session.scalar(
-                select(Registration).where(
-                    Registration.meeting_id == meeting.id, Registration.user_id == user.id
-                )
+        # A concurrent request may register them first: the unique key decides, in this
+        # transaction, and theirs is kept.
+        inserted = db.session.execute(
+            insert_ignoring(Registration.__table__, "meeting_id", "user_id").values(
+                meeting_id=meeting.id,
+                user_id=user.id,
+                pass_token=new_pass_token(),
+                status=status_for_new(meeting),
+                created_at=now,
+                status_changed_at=now,
             )
-            db.session.commit()
+        ).rowcount
+        reg = registration_for(meeting, user)
+        if not inserted:
             return reg, False
     else:
         reg.status = status_for_new(meeting)
         reg.status_changed_at = now
-    db.session.flush()
+        db.session.flush()
     _queue_pass_mail(reg, now, "registered")
-    db.session.commit()
     return reg, True
+
+
+def register_many(meeting: Meeting, users: list[User], now: datetime) -> dict[str, int]:
+    """Register each of ``users`` (an organiser's "register selected"): all of them or, if one
+    cannot be registered, none (the caller's transaction is rolled back whole). Returns how
+    many now have a place, are on the waitlist, and were registered already."""
+    counts = {GOING: 0, WAITLIST: 0, "already": 0}
+    for user in users:
+        reg, changed = register(meeting, user, now)
+        counts[reg.status if changed else "already"] += 1
+    return counts
 
 
 def cancel(reg: Registration, now: datetime) -> Registration | None:
     """Cancel ``reg``; if it held a place, promote the first on the waitlist (returned)."""
-    if reg.status == "cancelled":
+    if reg.status == CANCELLED:
         return None
     lock_meeting(reg.meeting)
-    held_place = reg.status == "going"
-    reg.status = "cancelled"
+    held_place = reg.status == GOING
+    reg.status = CANCELLED
     reg.status_changed_at = now
     promoted = fill_from_waitlist(reg.meeting, now) if held_place else []
-    db.session.commit()
     return promoted[0] if promoted else None
 
 
 def fill_from_waitlist(meeting: Meeting, now: datetime) -> list[Registration]:
     """Give free places to the waitlist, first come first served, and mail each their pass.
 
-    The caller holds ``lock_meeting`` and commits.
+    The caller holds ``lock_meeting``.
     """
-    if meeting.ends_at <= now or meeting.status != "scheduled":
+    if meeting.ends_at <= now or meeting.status != MeetingStatus.SCHEDULED:
         return []
     free = None if meeting.capacity is None else meeting.capacity - _going_count(meeting)
     if free is not None and free <= 0:
         return []
     waiting = select(Registration).where(
-        Registration.meeting_id == meeting.id, Registration.status == "waitlist"
+        Registration.meeting_id == meeting.id, Registration.status == WAITLIST
     )
     waiting = waiting.order_by(Registration.status_changed_at, Registration.id).limit(free)
     promoted = list(db.session.scalars(waiting))
     for reg in promoted:
-        reg.status = "going"
+        reg.status = GOING
         reg.status_changed_at = now
     db.session.flush()
     for reg in promoted:
@@ -199,15 +205,20 @@ def resend_pass(reg: Registration, now: datetime) -> bool:
     The organiser never sees the pass: it goes to the member's inbox only. The dedup key
     holds the minute, so a nervous double click mails once.
     """
-    if reg.status == "cancelled":
+    if reg.status == CANCELLED:
         raise Invalid("This registration is cancelled: there is no pass to send.", code="cancelled")
-    if reg.meeting.status == "cancelled" or reg.meeting.ends_at <= now:
+    if reg.meeting.status == MeetingStatus.CANCELLED or reg.meeting.ends_at <= now:
         raise Invalid("This meeting is over or cancelled.", code="meeting_over")
     return _queue_pass_mail(reg, now, "resent", f"pass:{reg.id}:resend:{now:%Y%m%d%H%M}")
 
 
 # What organisers see of the last pass mail: the outbox's four states in their words.
-MAIL_STATES = {"pending": "queued", "sending": "queued", "sent": "sent", "failed": "failed"}
+MAIL_STATES = {
+    MailStatus.PENDING: "queued",
+    MailStatus.SENDING: "queued",
+    MailStatus.SENT: "sent",
+    MailStatus.FAILED: "failed",
+}
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,7 @@ def first_time(user_id, meeting_id) -> ColumnElement[bool]:
 
 def first_timer(registration=Registration) -> ColumnElement[bool]:
     """``registration`` is present, at its holder's first meeting of the group."""
-    return and_(
-        present(registration), first_time(registration.user_id, registration.meeting_id)
-    )
+    return and_(present(registration), first_time(registration.user_id, registration.meeting_id))
 
 
 def organiser_of(user_id, group_id) -> ColumnElement[bool]:

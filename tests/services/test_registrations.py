@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from eventtrack.extensions import db
+from eventtrack.transaction import atomic
 from eventtrack.models import OutboxMessage
 from eventtrack.services import registrations
 from eventtrack.services.errors import Invalid
@@ -101,9 +102,10 @@ def test_concurrent_rsvps_never_fail_and_never_overbook(app, make, now):
     def rsvp(user_id):
         with app.app_context():
             try:
-                reg, _ = registrations.register(
-                    db.session.get(Meeting, meeting_id), db.session.get(User, user_id), now
-                )
+                with atomic():
+                    reg, _ = registrations.register(
+                        db.session.get(Meeting, meeting_id), db.session.get(User, user_id), now
+                    )
                 return reg.status
             except Exception as exc:  # a 500 for that member: what this test is about
                 return repr(exc)

@@ -3,14 +3,14 @@ from sqlalchemy import func, select
 
 from eventtrack.extensions import db
 from eventtrack.models import Meeting, OutboxMessage, Registration
-from eventtrack.services import accounts
+from tests import factories
 
 
 @pytest.fixture
 def api(client, make, now):
     """A client for the API as an organiser with a bearer token."""
     user = make.organiser()
-    token = accounts.new_api_token(user, now)
+    token = factories.api_token(user, now)
 
     class Api:
         organiser = user

@@ -11,6 +11,7 @@ from eventtrack.models import ApiToken, Group, User
 from eventtrack.services import accounts
 from eventtrack.services.errors import UnknownActor
 from eventtrack.web.api.auth import RecentTokens
+from tests import factories
 
 
 class Clock:
@@ -46,7 +47,7 @@ def lookups(monkeypatch):
 @pytest.fixture
 def organiser(make, now):
     user = make.organiser()
-    user.token = accounts.new_api_token(user, now)
+    user.token = factories.api_token(user, now)
     user.group_id = make.group(user).id
     return user
 
@@ -109,7 +110,7 @@ def test_the_default_time_is_five_seconds(app):
 def test_a_full_memo_starts_over_and_still_answers(app, make, now):
     tokens = RecentTokens(5, size=2)
     users = [make.organiser() for _ in range(3)]
-    minted = [accounts.new_api_token(user, now) for user in users]
+    minted = [factories.api_token(user, now) for user in users]
 
     found = [tokens.user_id(token, now) for token in minted]
 

@@ -15,9 +15,9 @@ from werkzeug.serving import make_server
 from eventtrack.extensions import db
 from eventtrack.models import Registration
 from eventtrack.models.checkin import CheckinEvent
-from eventtrack.services import accounts
 from eventtrack.services.checkin import CheckinResult
 from eventtrack.web.api import checkins
+from tests import factories
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def door(make, now):
     ana = make.member(group, name="Ana Ruiz")
 
     class Door:
-        token = accounts.new_api_token(organiser, now)
+        token = factories.api_token(organiser, now)
 
     d = Door()
     d.organiser, d.group, d.meeting = organiser, group, meeting
@@ -94,7 +94,7 @@ def test_each_refusal_has_its_own_status_and_checks_nobody_in(door, client, make
 
 def test_another_organisers_meeting_is_not_found(door, client, make, now):
     stranger = make.organiser()
-    token = accounts.new_api_token(stranger, now)
+    token = factories.api_token(stranger, now)
     response = post(
         client, door, {"token": door.reg.pass_token, "meeting_id": door.meeting.id}, token
     )
@@ -151,7 +151,7 @@ def test_attendance_gives_live_counts(door, client, make, now):
 
 
 def test_attendance_of_another_organisers_meeting_is_not_found(door, client, make, now):
-    token = accounts.new_api_token(make.organiser(), now)
+    token = factories.api_token(make.organiser(), now)
     response = client.get(
         f"/api/v1/meetings/{door.meeting.id}/attendance",
         headers={"Authorization": f"Bearer {token}"},

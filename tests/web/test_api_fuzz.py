@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from eventtrack.extensions import db
-from eventtrack.services import accounts
+from tests import factories
 
 EXAMPLES = 20  # per operation, mode and set of path ids
 
@@ -40,7 +40,7 @@ def owned(make, now):
     for reg in regs[:2]:
         reg.checked_in_at, reg.checkin_how = now, "manual"
     db.session.commit()
-    token = accounts.new_api_token(organiser, now)
+    token = factories.api_token(organiser, now)
     real = {
         "group_id": group.id,
         "meeting_id": meeting.id,

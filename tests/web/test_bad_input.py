@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from eventtrack.extensions import db
 from eventtrack.models import Group, Meeting, Membership, User
-from eventtrack.services import accounts
 from eventtrack.web.auth.routes import safe_next
+from tests import factories
 
 HUGE_IDS = [str(2**31), str(2**63), "99999999999999999999", "9" * 5000]
 
@@ -27,7 +27,7 @@ def organiser(make, auth):
 def api(client, make, now):
     """A client for the API as an organiser with a bearer token, and that organiser's group."""
     user = make.organiser()
-    token = accounts.new_api_token(user, now)
+    token = factories.api_token(user, now)
     headers = {"Authorization": f"Bearer {token}"}
 
     class Api:

@@ -31,8 +31,8 @@ from eventtrack.extensions import db
 from eventtrack.models import Connection, Group, OutboxMessage, Registration, User
 from eventtrack.models.checkin import CheckinEvent
 from eventtrack.models.followup import Goal
-from eventtrack.services import accounts
 from eventtrack.web.actor import PASSES
+from tests import factories
 
 from ..factories import PASSWORD
 from ..followup_scenarios import attend, meet, past_meeting
@@ -388,7 +388,7 @@ def _signed_in(auth, user_id: int) -> None:
 
 
 def _bearer(user_id: int, now) -> dict:
-    token = accounts.new_api_token(db.session.get(User, user_id), now)
+    token = factories.api_token(db.session.get(User, user_id), now)
     db.session.commit()
     return {"Authorization": f"Bearer {token}"}
 
@@ -747,7 +747,7 @@ def test_takeover_of_issue_11_takes_nothing_over(app, client, alan, now):
         assert fetch(client, "GET", path).status_code == 200, path
     fetch(client, "POST", f"/organise/registrations/{reg.id}/resend-pass")
     sam = db.session.scalar(select(User).where(User.email == "sam@stranger-example.com"))
-    api = {"Authorization": f"Bearer {accounts.new_api_token(sam, now)}"}
+    api = {"Authorization": f"Bearer {factories.api_token(sam, now)}"}
     db.session.commit()
     for path in (
         f"/api/v1/meetings/{meeting_id}/registrations",

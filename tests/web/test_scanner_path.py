@@ -8,8 +8,8 @@ import pytest
 from eventtrack.database import DriverTransaction
 from eventtrack.extensions import db
 from eventtrack.models import Registration
-from eventtrack.services import accounts
 from eventtrack.services.checkin import door as door_path
+from tests import factories
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def door(make, now):
     group = make.group(organiser)
     meeting = make.meeting(group, starts_in=timedelta(minutes=15), now=now)
     regs = [make.registration(meeting) for _ in range(2)]
-    token = accounts.new_api_token(organiser, now)
+    token = factories.api_token(organiser, now)
     db.session.commit()
     return organiser, meeting, regs, token
 

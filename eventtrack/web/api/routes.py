@@ -9,6 +9,7 @@ from ...models import User, utcnow
 from ...services import access, accounts, groups, meetings, members, registrations
 from ...services.errors import Invalid
 from ...services.meetings import MeetingDetails
+from ...transaction import atomic
 from .auth import api_blueprint, api_user
 from .schemas import (
     GroupIn,
@@ -32,7 +33,10 @@ class Groups(MethodView):
     @blp.response(201, GroupOut)
     def post(self, data):
         """Create a group; the token's user becomes its organiser."""
-        return groups.create_group(api_user(), data["name"], data["description"], data["timezone"])
+        with atomic():
+            return groups.create_group(
+                api_user(), data["name"], data["description"], data["timezone"]
+            )
 
 
 @blp.route("/groups/<int:group_id>/members")
@@ -53,9 +57,10 @@ class Members(MethodView):
         """
         user = api_user()
         group = access.organised_group(user, group_id)
-        membership, created = groups.add_member(
-            group, data["name"], data["email"], data["company"], added_by=user, now=utcnow()
-        )
+        with atomic():
+            membership, created = groups.add_member(
+                group, data["name"], data["email"], data["company"], added_by=user, now=utcnow()
+            )
         return members.member_view(membership), 201 if created else 200
 
 
@@ -80,7 +85,8 @@ class Meetings(MethodView):
             checkin_closes_minutes=data["checkin_closes_minutes"],
             followup_delay_minutes=data["followup_delay_minutes"],
         )
-        created = meetings.create_meetings(group, details, data["recurrence"], data["count"])
+        with atomic():
+            created = meetings.create_meetings(group, details, data["recurrence"], data["count"])
         return {"meetings": created}
 
 
@@ -114,6 +120,7 @@ class Registrations(MethodView):
         if user is None or access.member_of(user, meeting.group_id) is None:
             field = "user_id" if "user_id" in data else "email"
             raise Invalid("Not a member of this meeting's group.", field=field)
-        reg, changed = registrations.register(meeting, user, utcnow())
+        with atomic():
+            reg, changed = registrations.register(meeting, user, utcnow())
         [view] = registrations.for_organisers(meeting, reg.id)
         return view, 201 if changed else 200

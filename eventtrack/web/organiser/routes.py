@@ -12,9 +12,11 @@ from wtforms.fields.choices import SelectChoice
 
 from ...extensions import db
 from ...models import Membership, OutboxMessage, User, utcnow
+from ...models.vocabularies import MailStatus, RegistrationStatus
 from ...services import access, groups, meetings, members, registrations
 from ...services.errors import DomainError
 from ...services.meetings import MeetingDetails
+from ...transaction import atomic
 from ..forms import ActionForm, uploaded_text
 from .forms import GroupForm, ImportForm, MeetingForm, MemberForm, RegisterMembersForm
 
@@ -40,9 +42,10 @@ def new_group():
     form = GroupForm()
     form.timezone.choices = groups.timezone_choices()
     if form.validate_on_submit():
-        group = groups.create_group(
-            current_user, form.name.data, form.description.data, form.timezone.data
-        )
+        with atomic():
+            group = groups.create_group(
+                current_user, form.name.data, form.description.data, form.timezone.data
+            )
         flash(f"Group “{group.name}” created. Add members, then plan a meeting.", "success")
         return redirect(url_for(".group", group_id=group.id))
     return render_template("organiser/group_new.html", form=form)
@@ -69,16 +72,16 @@ def add_member(group_id: int):
     form = MemberForm()
     if form.validate_on_submit():
         try:
-            membership, created = groups.add_member(
-                group,
-                form.name.data,
-                form.email.data,
-                form.company.data,
-                added_by=current_user,
-                now=utcnow(),
-            )
+            with atomic():
+                membership, created = groups.add_member(
+                    group,
+                    form.name.data,
+                    form.email.data,
+                    form.company.data,
+                    added_by=current_user,
+                    now=utcnow(),
+                )
         except DomainError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             # Only what the organiser typed: never the account's own name.
@@ -103,9 +106,9 @@ def import_members(group_id: int):
                 flash(error, "error")
         return redirect(url_for(".group", group_id=group.id) + "#import")
     text = uploaded_text(form.file.data)
-    result = groups.import_members_csv(group, text, added_by=current_user, now=utcnow())
+    with atomic():  # a file with an error changes nothing (groups.import_members_csv)
+        result = groups.import_members_csv(group, text, added_by=current_user, now=utcnow())
     if result.errors:
-        db.session.rollback()
         return render_template(
             "organiser/import_errors.html", group=group, errors=result.errors
         ), 422
@@ -158,11 +161,11 @@ def new_meeting(group_id: int):
             _fill(form, copy)
     if form.validate_on_submit():
         try:
-            created = meetings.create_meetings(
-                group, _details(form), form.recurrence.data, form.count.data or 1
-            )
+            with atomic():
+                created = meetings.create_meetings(
+                    group, _details(form), form.recurrence.data, form.count.data or 1
+                )
         except DomainError as exc:
-            db.session.rollback()
             getattr(form, exc.field, form.title).errors.append(exc.message)
         else:
             if len(created) > 1:
@@ -188,9 +191,9 @@ def edit_meeting(meeting_id: int):
         _fill(form, meetings.details_of(meeting))
     if form.validate_on_submit():
         try:
-            promoted = meetings.update_meeting(meeting, _details(form), utcnow())
+            with atomic():
+                promoted = meetings.update_meeting(meeting, _details(form), utcnow())
         except DomainError as exc:
-            db.session.rollback()
             getattr(form, exc.field, form.title).errors.append(exc.message)
         else:
             flash("Meeting saved.", "success")
@@ -210,7 +213,7 @@ def edit_meeting(meeting_id: int):
 def meeting(meeting_id: int):
     meeting = access.organised_meeting(current_user, meeting_id)
     regs = registrations.for_organisers(meeting)
-    registered = {r.user_id for r in regs if r.status != "cancelled"}
+    registered = {r.user_id for r in regs if r.status != RegistrationStatus.CANCELLED}
     form = RegisterMembersForm()
     form.user_ids.choices = [
         SelectChoice(m.user_id, f"{m.user.label} <{m.user.email}>")
@@ -220,7 +223,9 @@ def meeting(meeting_id: int):
     failed_mail = list(
         db.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.meeting_id == meeting.id, OutboxMessage.status == "failed")
+            .where(
+                OutboxMessage.meeting_id == meeting.id, OutboxMessage.status == MailStatus.FAILED
+            )
             .order_by(OutboxMessage.id.desc())
             .limit(50)
         )
@@ -250,20 +255,16 @@ def register_members(meeting_id: int):
     if not form.validate_on_submit():
         flash("Choose at least one member to register.", "error")
         return redirect(url_for(".meeting", meeting_id=meeting.id))
-    now, going, waitlisted = utcnow(), 0, 0
+    chosen = db.session.scalars(select(User).where(User.id.in_(form.user_ids.data))).all()
     try:
-        for user_id in form.user_ids.data:
-            reg, changed = registrations.register(meeting, db.session.get(User, user_id), now)
-            if changed:
-                going += reg.status == "going"
-                waitlisted += reg.status == "waitlist"
+        with atomic():  # all of them, or none
+            counts = registrations.register_many(meeting, list(chosen), utcnow())
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        flash(f"Nobody was registered: {exc.message}", "error")
     else:
-        msg = f"Registered {going}."
-        if waitlisted:
-            msg += f" {waitlisted} on the waitlist (meeting full)."
+        msg = f"Registered {counts[RegistrationStatus.GOING]}."
+        if counts[RegistrationStatus.WAITLIST]:
+            msg += f" {counts[RegistrationStatus.WAITLIST]} on the waitlist (meeting full)."
         flash(msg + " Their passes are on the way by email.", "success")
     return redirect(url_for(".meeting", meeting_id=meeting.id))
 
@@ -273,7 +274,8 @@ def cancel_registration(registration_id: int):
     reg = access.organised_registration(current_user, registration_id)
     if ActionForm().validate_on_submit():
         group_id = reg.meeting.group_id
-        promoted = registrations.cancel(reg, utcnow())
+        with atomic():
+            promoted = registrations.cancel(reg, utcnow())
         flash(f"{members.person(group_id, reg.user_id).label}'s registration cancelled.", "success")
         if promoted is not None:
             name = members.person(group_id, promoted.user_id).label
@@ -288,12 +290,11 @@ def resend_pass(registration_id: int):
     if ActionForm().validate_on_submit():
         label = members.person(reg.meeting.group_id, reg.user_id).label
         try:
-            queued = registrations.resend_pass(reg, utcnow())
+            with atomic():
+                queued = registrations.resend_pass(reg, utcnow())
         except DomainError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
-            db.session.commit()
             if queued:
                 flash(f"The pass is on its way to {label} again.", "success")
             else:
@@ -305,6 +306,7 @@ def resend_pass(registration_id: int):
 def cancel_meeting(meeting_id: int):
     meeting = access.organised_meeting(current_user, meeting_id)
     if ActionForm().validate_on_submit():
-        told = meetings.cancel_meeting(meeting, utcnow())
+        with atomic():
+            told = meetings.cancel_meeting(meeting, utcnow())
         flash(f"Meeting cancelled; {told} registered people will be emailed.", "success")
     return redirect(url_for(".meeting", meeting_id=meeting.id))
