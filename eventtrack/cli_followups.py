@@ -2,14 +2,16 @@
 
 import signal
 import threading
+from datetime import datetime
 
 import click
 from flask import current_app
 
 from .extensions import db
-from .models import utcnow
+from .models import Meeting, utcnow
 from .services import followup_mail, outbox
 from .services.errors import DomainError
+from .transaction import atomic
 
 
 @click.command("followups")
@@ -21,16 +23,23 @@ def queue_followups_command():
     with click.progressbar(due, label="Queuing follow-ups", show_pos=True) as meetings:
         for meeting in meetings:
             try:
-                queued += followup_mail.queue_followups(meeting, now)
+                queued += _queue_followups_of(meeting, now)
             except DomainError as exc:
-                db.session.rollback()
                 failed += 1
                 click.echo(f"  meeting {meeting.id}: {exc.message}", err=True)
-    reminders = followup_mail.queue_reminders(now)
+    with atomic():
+        reminders = followup_mail.queue_reminders(now)
     click.echo(
         f"meetings {len(due)}, follow-up emails queued {queued}, reminders queued {reminders}"
         + (f", meetings skipped {failed}" if failed else "")
     )
+
+
+def _queue_followups_of(meeting: Meeting, now: datetime) -> int:
+    """One meeting's follow-ups in a transaction of their own: a meeting that fails leaves
+    the others queued."""
+    with atomic():
+        return followup_mail.queue_followups(meeting, now)
 
 
 def run_once(limit: int, stop: threading.Event | None = None) -> outbox.DeliverySummary:
@@ -38,11 +47,11 @@ def run_once(limit: int, stop: threading.Event | None = None) -> outbox.Delivery
     now = utcnow()
     for meeting in followup_mail.due_meetings(now):
         try:
-            followup_mail.queue_followups(meeting, now)
+            _queue_followups_of(meeting, now)
         except DomainError as exc:
-            db.session.rollback()
             click.echo(f"meeting {meeting.id}: {exc.message}", err=True)
-    followup_mail.queue_reminders(now)
+    with atomic():
+        followup_mail.queue_reminders(now)
     transport = outbox.transport_from_config(current_app.config)
     return outbox.deliver_pending(transport, utcnow(), limit, stop=stop)
 

@@ -1,20 +1,22 @@
 """Follow-up emails after a meeting, and the weekly reminder before the next one.
 
 Both go through the outbox, keyed so that queuing twice (or from two workers) queues nothing
-new; both go only to members who keep follow-up emails on.
+new; both go only to members who keep follow-up emails on. Each is queued in the caller's
+transaction (``outbox.queue_mail``), with the change that marks the meeting's follow-ups queued.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..links import external_url
 from ..models import Meeting, Registration, User
+from ..models.vocabularies import MeetingStatus
 from . import outbox
+from .connections import here
 from .errors import DomainError
 from .followups import (
-    REMINDER_EVERY,
     FollowUpList,
     build_lists,
     followups_due_at,
@@ -26,6 +28,8 @@ from .followups import (
 )
 from .vcard import vcard
 
+REMINDER_EVERY = timedelta(days=7)
+
 
 def wanting_followups(meeting_id: int) -> dict[int, str]:
     """The members checked in at the meeting who keep follow-up emails on: their ids, each
@@ -36,8 +40,7 @@ def wanting_followups(meeting_id: int) -> dict[int, str]:
             .join(User, User.id == Registration.user_id)
             .where(
                 Registration.meeting_id == meeting_id,
-                Registration.checked_in_at.is_not(None),
-                Registration.status != "cancelled",
+                here(),
                 User.followup_emails.is_(True),
             )
             .order_by(Registration.user_id)
@@ -58,7 +61,7 @@ def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = Fal
     so a second call (or a second worker) queues nothing new. ``ignore_delay`` is the
     organiser's "send now": it skips the delay but not the end of the meeting.
     """
-    if meeting.status != "scheduled":
+    if meeting.status != MeetingStatus.SCHEDULED:
         raise DomainError("cancelled", "This meeting was cancelled: no follow-ups.")
     if now < meeting.ends_at:
         raise DomainError("not_over", "Follow-ups can be sent once the meeting has ended.")
@@ -75,38 +78,46 @@ def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = Fal
         .values(followups_queued_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     db.session.refresh(meeting)
     return queued
 
 
+def _queue_to_member(kind: str, user: User, meeting: Meeting, context: dict, **message) -> bool:
+    """Queue the ``kind`` mail (template and kind are one word) to ``user`` about ``meeting``,
+    with the one-click unsubscribe both follow-up mails carry."""
+    headers = outbox.unsubscribe_headers(user)
+    return outbox.queue_mail(
+        kind,
+        context={
+            **context,
+            "user": user,
+            "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
+        },
+        kind=kind,
+        recipient=user.email,
+        recipient_name=user.name,
+        user_id=user.id,
+        meeting_id=meeting.id,
+        headers=headers,
+        **message,
+    )
+
+
 def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
     user, meeting = lst.user, lst.meeting
-    headers = outbox.unsubscribe_headers(user)
     card = vcard(lst.shared, meeting)
     attachments = []
     if card:
         attachments.append(
             {"filename": "contacts.vcf", "content_type": "text/vcard", "content": card}
         )
-    return outbox.queue_mail(
+    return _queue_to_member(
         "followup",
-        context={
-            "lst": lst,
-            "user": user,
-            "meeting": meeting,
-            "list_url": url,
-            "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
-            "has_vcard": bool(card),
-        },
-        kind="followup",
+        user,
+        meeting,
+        {"lst": lst, "meeting": meeting, "list_url": url, "has_vcard": bool(card)},
         dedup_key=f"followup:{meeting.id}:{user.id}",
-        recipient=user.email,
-        recipient_name=user.name,
-        user_id=user.id,
-        meeting_id=meeting.id,
         subject=f"Your follow-ups from {meeting.title}",
-        headers=headers,
         attachments=attachments,
         now=now,
     )
@@ -117,7 +128,7 @@ def due_meetings(now: datetime) -> list[Meeting]:
     ended = db.session.scalars(
         select(Meeting)
         .where(
-            Meeting.status == "scheduled",
+            Meeting.status == MeetingStatus.SCHEDULED,
             Meeting.followups_queued_at.is_(None),
             Meeting.ends_at <= now,
         )
@@ -148,7 +159,7 @@ def queue_reminders(now: datetime) -> int:
     """
     upcoming = (
         select(Meeting.group_id, func.min(Meeting.starts_at).label("next_start"))
-        .where(Meeting.status == "scheduled", Meeting.starts_at > now)
+        .where(Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
         .group_by(Meeting.group_id)
         .subquery()
     )
@@ -158,7 +169,7 @@ def queue_reminders(now: datetime) -> int:
             select(Meeting)
             .where(
                 Meeting.group_id == group_id,
-                Meeting.status == "scheduled",
+                Meeting.status == MeetingStatus.SCHEDULED,
                 Meeting.ends_at <= now,
             )
             .order_by(Meeting.ends_at.desc())
@@ -172,12 +183,11 @@ def queue_reminders(now: datetime) -> int:
         next_meeting = db.session.scalar(
             select(Meeting).where(
                 Meeting.group_id == group_id,
-                Meeting.status == "scheduled",
+                Meeting.status == MeetingStatus.SCHEDULED,
                 Meeting.starts_at == next_start,
             )
         )
         queued += _queue_reminders_for(last, next_meeting, week, now)
-    db.session.commit()
     return queued
 
 
@@ -198,27 +208,19 @@ def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: d
         ]
         if not open_people:
             continue
-        user = people[uid]
-        headers = outbox.unsubscribe_headers(user)
         n = len(open_people)
-        queued += outbox.queue_mail(
+        queued += _queue_to_member(
             "reminder",
-            context={
-                "user": user,
+            people[uid],
+            last,
+            {
                 "meeting": last,
                 "next_meeting": next_meeting,
                 "open_people": sorted(open_people, key=lambda p: p.name.lower()),
                 "list_url": list_url(pass_token),
-                "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
             },
-            kind="reminder",
             dedup_key=f"reminder:{last.id}:{uid}:w{week}",
-            recipient=user.email,
-            recipient_name=user.name,
-            user_id=uid,
-            meeting_id=last.id,
             subject=f"{n} follow-up{'s' if n != 1 else ''} still open before {next_meeting.title}",
-            headers=headers,
             now=now,
         )
     return queued

@@ -10,6 +10,7 @@ from eventtrack.models import Connection
 from eventtrack.models.connect import ConnectCode
 from eventtrack.services import connections
 from eventtrack.services.errors import DomainError, NotFound
+from eventtrack.transaction import atomic
 
 
 @pytest.fixture
@@ -361,7 +362,8 @@ def test_simultaneous_scans_from_both_sides_make_one_row_with_both_notes(app, ev
                 me = db.session.get(type(ada), ids[me_key])
                 other = db.session.get(type(ada), ids[other_key])
                 barrier.wait(5)
-                connections.record_connection(m, me, other, "scan", note, now)
+                with atomic():
+                    connections.record_connection(m, me, other, "scan", note, now)
             except Exception as exc:  # reported below
                 errors.append(exc)
             finally:
@@ -380,3 +382,12 @@ def test_simultaneous_scans_from_both_sides_make_one_row_with_both_notes(app, ev
     assert _count() == 1
     assert connections.met_at(meeting, ada)[0].my_note == "Ada's"
     assert connections.met_at(meeting, grace)[0].my_note == "Grace's"
+
+
+def test_a_newcomer_is_new_at_their_first_meeting_attended_and_not_after(event, make, now):
+    meeting, ada, _, _, _ = event
+    later = make.meeting(meeting.group, starts_in=timedelta(days=30), now=now)
+    make.registration(later, ada, checked_in_at=now + timedelta(days=30))
+    # The door and the connections page agree: "first meeting of the group attended".
+    assert ada.id in connections.newcomer_ids(meeting)
+    assert ada.id not in connections.newcomer_ids(later)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from eventtrack.extensions import db
 from eventtrack.models import Connection
 from eventtrack.services import accounts, connections
+from eventtrack.transaction import atomic
 
 
 @pytest.fixture
@@ -23,7 +24,8 @@ def setup(client, make, now):
         "grace": make.registration(meeting, grace, checked_in_at=now),
         "late": make.registration(meeting, late),
     }
-    token = accounts.new_api_token(organiser, now)
+    with atomic():
+        token = accounts.new_api_token(organiser, now)
     headers = {"Authorization": f"Bearer {token}"}
 
     class Setup:
@@ -116,7 +118,8 @@ def test_another_organisers_meeting_is_404(setup, make, now):
 
 
 def test_attendee_connections_appear_in_the_listing_with_how(setup, now):
-    connections.record_connection(setup.meeting, setup.ada, setup.grace, "list", "mine", now)
+    with atomic():
+        connections.record_connection(setup.meeting, setup.ada, setup.grace, "list", "mine", now)
     (pair,) = setup.get().get_json()["connections"]
     assert pair["how"] == "list"
     assert {pair["a"]["name"], pair["b"]["name"]} == {"Ada Lovelace", "Grace Hopper"}

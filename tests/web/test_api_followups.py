@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from eventtrack.services import accounts
+from eventtrack.transaction import atomic
 
 from ..followup_scenarios import attend, meet, past_meeting
 
@@ -10,7 +11,8 @@ from ..followup_scenarios import attend, meet, past_meeting
 @pytest.fixture
 def api(client, make, now):
     organiser = make.organiser()
-    token = accounts.new_api_token(organiser, now)
+    with atomic():
+        token = accounts.new_api_token(organiser, now)
     group = make.group(organiser)
 
     def post(meeting_id, token=token):

@@ -10,6 +10,7 @@ from eventtrack.extensions import db
 from eventtrack.models import Connection, LoginLink
 from eventtrack.models.connect import ConnectCode
 from eventtrack.services import accounts, connections
+from eventtrack.transaction import atomic
 from tests.qr import decode
 
 NOTE = "ask about her Lisbon trip; send the pricing deck"
@@ -53,8 +54,9 @@ def event(make, now):
         ada_reg,
         grace_reg,
     )
-    e.ada_code = connections.code_for(ada_reg, now).token
-    e.grace_code = connections.code_for(grace_reg, now).token
+    with atomic():
+        e.ada_code = connections.code_for(ada_reg, now).token
+        e.grace_code = connections.code_for(grace_reg, now).token
     return e
 
 
@@ -161,7 +163,8 @@ def test_the_note_never_reaches_the_other_side_the_organiser_or_the_api(client, 
     ):
         page = client.get(path)
         assert page.status_code == 200 and "Lisbon trip" not in _text(page), path
-    token = accounts.new_api_token(event.organiser, now)
+    with atomic():
+        token = accounts.new_api_token(event.organiser, now)
     api = client.get(
         f"/api/v1/meetings/{event.meeting.id}/connections",
         headers={"Authorization": f"Bearer {token}"},
@@ -198,7 +201,8 @@ def test_code_of_another_meeting_says_so_and_records_nothing(client, auth, make,
         event.meeting.group, title="Other night", starts_in=timedelta(minutes=-5), now=now
     )
     linus = make.member(event.meeting.group, name="Linus Torvalds")
-    code = connections.code_for(make.registration(other, linus, checked_in_at=now), now).token
+    with atomic():
+        code = connections.code_for(make.registration(other, linus, checked_in_at=now), now).token
     auth.login_as(event.ada)
     page = _text(client.get(f"/c/{code}"))
     assert "This code is for “Other night”" in page
@@ -285,7 +289,10 @@ def test_people_here_needs_me_checked_in(client, auth, make, event):
 
 
 def test_edit_my_note_later_and_nobody_else_can(client, auth, make, event, now):
-    conn, _ = connections.record_connection(event.meeting, event.ada, event.grace, "list", "", now)
+    with atomic():
+        conn, _ = connections.record_connection(
+            event.meeting, event.ada, event.grace, "list", "", now
+        )
     auth.login_as(event.ada)
     client.post(f"/connections/{conn.id}/note", data={"note": "Follow up on Monday"})
     assert "Follow up on Monday" in _text(client.get(f"/e/{event.meeting.id}"))
@@ -366,7 +373,8 @@ def test_organiser_pages_are_404_for_other_organisers_and_members(client, auth, 
 def test_organiser_summary_counts_and_lonely_newcomers(client, auth, make, event, now):
     alan = make.member(event.meeting.group, name="Alan Turing")
     make.registration(event.meeting, alan, checked_in_at=now)
-    connections.record_connection(event.meeting, event.ada, event.grace, "scan", "secret", now)
+    with atomic():
+        connections.record_connection(event.meeting, event.ada, event.grace, "scan", "secret", now)
     auth.login()
     page = _text(client.get(f"/organise/meetings/{event.meeting.id}/connections"))
     assert "secret" not in page

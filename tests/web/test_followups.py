@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from eventtrack.extensions import db
 from eventtrack.models import OutboxMessage
 from eventtrack.services import followups
+from eventtrack.transaction import atomic
 
 from ..followup_scenarios import attend, meet, past_meeting
 
@@ -143,8 +144,9 @@ def test_goal_form_refuses_an_offsite_next(client, auth, scene):
 
 def test_organiser_summary_shows_counts_never_contents(client, auth, scene, now):
     organiser, meeting, me, ada, _ = scene
-    followups.set_goal(meeting, me, "secret ambition", now)
-    followups.set_state(meeting, me, ada.id, "done", now)
+    with atomic():
+        followups.set_goal(meeting, me, "secret ambition", now)
+        followups.set_state(meeting, me, ada.id, "done", now)
     auth.login_as(organiser)
     page = client.get(f"/organise/meetings/{meeting.id}/followups").get_data(as_text=True)
     assert 'id="goals-set">1<' in page and 'id="followups-done">1<' in page

@@ -5,7 +5,9 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ...models import utcnow
 from ...models.connection import HOWS
+from ...models.vocabularies import ConnectionHow
 from ...services import access, connections
+from ...transaction import atomic
 from .auth import api_blueprint, api_user
 from .schemas import Strict, id_field
 
@@ -20,7 +22,7 @@ class ConnectionIn(Strict):
     a = id_field(required=True, metadata={"description": "A registration id."})
     b = id_field(required=True, metadata={"description": "Another registration id."})
     how = fields.String(
-        load_default="organiser_round",
+        load_default=ConnectionHow.ORGANISER_ROUND.value,
         validate=validate.OneOf(HOWS),
         metadata={
             "description": "How they met, as the integration knows it. Default "
@@ -82,7 +84,9 @@ class Connections(MethodView):
         of another meeting is 422 `not_this_meeting`.
         """
         meeting = access.organised_meeting(api_user(), meeting_id)
-        conn, created = connections.record_by_organiser(
-            meeting, api_user(), data["a"], data["b"], utcnow(), data["how"]
-        )
-        return _out(meeting.id, connections.pair_of(conn)), 201 if created else 200
+        with atomic():
+            conn, created = connections.record_by_organiser(
+                meeting, api_user(), data["a"], data["b"], utcnow(), data["how"]
+            )
+            pair = connections.pair_of(conn)
+        return _out(meeting.id, pair), 201 if created else 200

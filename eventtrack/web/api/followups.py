@@ -5,6 +5,7 @@ from marshmallow import fields
 
 from ...models import utcnow
 from ...services import access, followup_mail
+from ...transaction import atomic
 from .auth import api_blueprint, api_user
 from .schemas import Strict
 
@@ -27,7 +28,8 @@ class MeetingFollowups(MethodView):
         a second call queues nothing new and answers ``queued: 0``.
         """
         meeting = access.organised_meeting(api_user(), meeting_id)
-        queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
+        with atomic():
+            queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
         return {
             "meeting_id": meeting.id,
             "queued": queued,

@@ -30,12 +30,6 @@ class NoteForm(FlaskForm):
     submit = SubmitField("Save note")
 
 
-class ActionForm(FlaskForm):
-    """A button: only the CSRF token travels."""
-
-    submit = SubmitField("OK")
-
-
 class RoundsForm(FlaskForm):
     file = FileField(
         "CSV file (round,table,name or email)",

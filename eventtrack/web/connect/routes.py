@@ -9,11 +9,14 @@ from flask_login import current_user, login_required
 
 from ...extensions import db
 from ...models import Connection, Meeting, utcnow
+from ...models.vocabularies import ConnectionHow, RegistrationStatus
 from ...services import access, connections, passes, registrations, suggestions
 from ...services.errors import DomainError, NotFound
+from ...transaction import atomic
 from .. import ratelimit
 from ..actor import member_at, require_member_at
-from .forms import ActionForm, NoteForm, RoundsForm, WeMetForm
+from ..forms import ActionForm, uploaded_text
+from .forms import NoteForm, RoundsForm, WeMetForm
 
 bp = Blueprint("connect", __name__)
 
@@ -26,7 +29,7 @@ def _my_event(meeting_id: int):
     me = require_member_at(meeting_id)
     meeting = db.session.get(Meeting, meeting_id)
     reg = None if meeting is None else registrations.registration_for(meeting, me)
-    if reg is None or reg.status == "cancelled":
+    if reg is None or reg.status == RegistrationStatus.CANCELLED:
         raise NotFound("event")
     return meeting, reg, me
 
@@ -34,14 +37,16 @@ def _my_event(meeting_id: int):
 @bp.get("/e/<int:meeting_id>")
 def event(meeting_id: int):
     meeting, reg, me = _my_event(meeting_id)
-    checked_in = reg.status == "going" and reg.checked_in_at is not None
-    code = connections.code_for(reg, utcnow()) if checked_in else None
+    code = None  # not checked in (yet): the page says so
+    if connections.attending(meeting, me) is not None:
+        with atomic():  # the attendee's own connect code, created on its first view
+            code = connections.code_for(reg, utcnow())
     return render_template(
         "connect/event.html",
         meeting=meeting,
         reg=reg,
         code=code,
-        suggestions=suggestions.who_to_meet(meeting, me) if checked_in else [],
+        suggestions=suggestions.who_to_meet(meeting, me) if code else [],
         met=connections.met_at(meeting, me),
         form=ActionForm(),
     )
@@ -70,7 +75,9 @@ def _card(token: str, form: WeMetForm, problem: str | None = None, status: int =
         return render_template("connect/sign_in.html", meeting=meeting, token=token), 200
     mine = registrations.registration_for(meeting, me)
     # Only people registered for the same meeting see the card; others get the reason alone.
-    show_card = me.id == person.id or (mine is not None and mine.status != "cancelled")
+    show_card = me.id == person.id or (
+        mine is not None and mine.status != RegistrationStatus.CANCELLED
+    )
     if problem is None:
         try:
             connections.check_pair(meeting, me, person, utcnow())
@@ -108,9 +115,9 @@ def we_met(token: str):
     if not form.validate_on_submit():
         return _card(token, form, None, 422)
     try:
-        conn, created, other = connections.record_scan(token, me, form.note.data, utcnow())
+        with atomic():
+            conn, created, other = connections.record_scan(token, me, form.note.data, utcnow())
     except DomainError as exc:
-        db.session.rollback()
         return _card(token, form, exc.message, exc.status)
     flash(
         f"Saved: you met {other.name}." if created else f"You had already met {other.name}.",
@@ -154,10 +161,12 @@ def met_from_list(meeting_id: int, user_id: int):
     # Only someone checked in at this meeting can be named here: any other id is "no such
     # person", so the form cannot be used to list the installation's users.
     try:
-        other = connections.person_here(meeting, user_id)
-        _, created = connections.record_connection(meeting, me, other, "list", None, utcnow())
+        with atomic():
+            other = connections.person_here(meeting, user_id)
+            _, created = connections.record_connection(
+                meeting, me, other, ConnectionHow.LIST, None, utcnow()
+            )
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(
@@ -181,7 +190,8 @@ def edit_note(connection_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400, " ".join(form.errors.get("note", [])) or None)
-    conn = connections.set_note(connection_id, me, form.note.data)
+    with atomic():
+        conn = connections.set_note(connection_id, me, form.note.data)
     flash("Note saved. Only you can see it.", "success")
     return redirect(url_for(".event", meeting_id=conn.meeting_id) + f"#c{conn.id}")
 
@@ -191,7 +201,8 @@ def delete(connection_id: int):
     me = _member_of_connection(connection_id)
     if not ActionForm().validate_on_submit():
         raise NotFound("connection")
-    meeting_id = connections.delete_connection(connection_id, me)
+    with atomic():
+        meeting_id = connections.delete_connection(connection_id, me)
     flash("Deleted, for both of you.", "success")
     return redirect(url_for(".event", meeting_id=meeting_id) + "#met")
 
@@ -218,14 +229,9 @@ def rounds(meeting_id: int):
     form = RoundsForm()
     errors = []
     if form.validate_on_submit():
-        text = form.rows.data or ""
-        if form.file.data:
-            raw = form.file.data.read()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = raw.decode("cp1252", errors="replace")
-        result = connections.import_rounds(meeting, current_user, text, utcnow())
+        text = uploaded_text(form.file.data) if form.file.data else form.rows.data or ""
+        with atomic():  # all or nothing: a list with errors recorded nothing
+            result = connections.import_rounds(meeting, current_user, text, utcnow())
         if not result.errors:
             flash(
                 f"Recorded {result.created} new connections at {result.tables} tables"
@@ -233,7 +239,6 @@ def rounds(meeting_id: int):
                 "success",
             )
             return redirect(url_for(".organiser_summary", meeting_id=meeting.id))
-        db.session.rollback()
         errors = result.errors
     elif request.method == "POST":
         errors = [e for field_errors in form.errors.values() for e in field_errors]

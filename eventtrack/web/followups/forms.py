@@ -5,12 +5,13 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ...models.followup import FollowUp, Goal
 from ...models.limits import max_length
+from ...models.vocabularies import FollowUpState, GoalOutcome
 
 
 class StateForm(FlaskForm):
     """Done / back to do / snooze until a date: one small form per person."""
 
-    state = HiddenField(validators=[DataRequired(), AnyOf(["todo", "done", "snoozed"])])
+    state = HiddenField(validators=[DataRequired(), AnyOf(list(FollowUpState))])
     snoozed_until = DateField("Snooze until", validators=[Optional()])
     submit = SubmitField("Save")
 
@@ -38,9 +39,9 @@ class GoalAnswerForm(FlaskForm):
     outcome = SelectField(
         "How did it go?",
         choices=[
-            SelectChoice("done", "Done"),
-            SelectChoice("not_yet", "Not yet"),
-            SelectChoice("dropped", "Dropped it"),
+            SelectChoice(GoalOutcome.DONE, "Done"),
+            SelectChoice(GoalOutcome.NOT_YET, "Not yet"),
+            SelectChoice(GoalOutcome.DROPPED, "Dropped it"),
         ],
     )
     submit = SubmitField("Answer")

@@ -1,5 +1,7 @@
 """After the meeting (issue #5): follow-up lists, states, goals, vCards; organiser counts."""
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -7,6 +9,7 @@ from ...extensions import db
 from ...models import Meeting, utcnow
 from ...services import access, followup_mail, followups, vcard
 from ...services.errors import DomainError, NotFound
+from ...transaction import atomic
 from ..actor import member_at, require_member_at
 from ..auth.routes import safe_next
 from .forms import GoalAnswerForm, GoalForm, PromiseForm, QueueForm, StateForm
@@ -34,6 +37,21 @@ def _flash_form_errors(form) -> None:
     for name, errors in form.errors.items():
         label = getattr(getattr(form, name, None), "label", None)
         flash(f"{label.text if label else name}: {' '.join(errors)}", "error")
+
+
+def _save(action: Callable[[], object], success: str | None = None) -> None:
+    """Run ``action`` in one transaction; flash ``success``, or what was wrong with the input.
+    A 404 (not your person, not your meeting) stays a 404."""
+    try:
+        with atomic():
+            action()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        if success:
+            flash(success, "success")
 
 
 @bp.app_context_processor
@@ -92,15 +110,11 @@ def set_state(meeting_id: int, other_id: int):
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
-        try:
-            followups.set_state(
+        _save(
+            lambda: followups.set_state(
                 meeting, me, other_id, form.state.data, utcnow(), form.snoozed_until.data
             )
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 404:
-                raise
-            flash(exc.message, "error")
+        )
     return _back(meeting.id, f"#person-{other_id}")
 
 
@@ -112,17 +126,12 @@ def set_promise(meeting_id: int, other_id: int):
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
-        try:
-            followups.set_promise(
+        _save(
+            lambda: followups.set_promise(
                 meeting, me, other_id, form.promise.data, form.promise_due.data, utcnow()
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 404:
-                raise
-            flash(exc.message, "error")
-        else:
-            flash("Promise saved." if form.promise.data else "Promise cleared.", "success")
+            ),
+            "Promise saved." if form.promise.data else "Promise cleared.",
+        )
     return _back(meeting.id, f"#person-{other_id}")
 
 
@@ -133,15 +142,10 @@ def set_goal(meeting_id: int):
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
-        try:
-            followups.set_goal(meeting, me, form.text.data, utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 404:
-                raise
-            flash(exc.message, "error")
-        else:
-            flash("Goal saved. We'll ask you about it next time.", "success")
+        _save(
+            lambda: followups.set_goal(meeting, me, form.text.data, utcnow()),
+            "Goal saved. We'll ask you about it next time.",
+        )
     return _back(meeting.id, "#goal")
 
 
@@ -152,7 +156,8 @@ def answer_goal(meeting_id: int, goal_id: int):
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
-        followups.answer_goal(goal_id, me, form.outcome.data, meeting, utcnow())
+        with atomic():
+            followups.answer_goal(goal_id, me, form.outcome.data, meeting, utcnow())
         flash("Thanks, noted.", "success")
     return _back(meeting.id, "#goal")
 
@@ -177,9 +182,9 @@ def queue_now(meeting_id: int):
     form = QueueForm()
     if form.validate_on_submit():
         try:
-            queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
+            with atomic():
+                queued = followup_mail.queue_followups(meeting, utcnow(), ignore_delay=True)
         except DomainError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             if queued:
