@@ -35,6 +35,7 @@ from eventtrack.models import (
     User,
 )
 from eventtrack.services import followup_mail, outbox
+from eventtrack.transaction import atomic
 
 WORDS = re.findall(
     r"\w+",
@@ -204,7 +205,8 @@ def main(argv=None) -> int:
             )
 
             t = time.perf_counter()
-            queued = followup_mail.queue_followups(meeting, now)
+            with atomic():
+                queued = followup_mail.queue_followups(meeting, now)
             queue_s = time.perf_counter() - t
             print(f"queue:    {queued} follow-up emails in {queue_s:.2f} s")
 

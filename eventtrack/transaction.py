@@ -46,11 +46,19 @@ def _flushed(session: Session, _context) -> None:
     session.info[_UNSAVED] = True
 
 
+def _executed(state) -> None:
+    # Writes that skip the unit of work (``session.execute(insert(…))``, bulk updates) count
+    # as unsaved changes too.
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_UNSAVED] = True
+
+
 def _ended(session: Session, *_args) -> None:
     session.info.pop(_UNSAVED, None)
 
 
 event.listen(Session, "after_flush", _flushed)
+event.listen(Session, "do_orm_execute", _executed)
 event.listen(Session, "after_commit", _ended)
 event.listen(Session, "after_soft_rollback", _ended)
 

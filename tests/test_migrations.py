@@ -15,6 +15,7 @@ from eventtrack.extensions import db
 from eventtrack.models import Connection, Meeting, Registration, User, utcnow
 from eventtrack.services import access, accounts, checkin, connections, followups, sessions
 from eventtrack.services.demo import load_demo
+from eventtrack.transaction import atomic
 from tests import factories
 
 
@@ -88,20 +89,22 @@ def _some_of_everything(now):
     done = db.session.scalar(
         select(Registration).where(Registration.checked_in_at.is_not(None)).limit(1)
     )
-    connections.code_for(done, now)
-    followups.set_goal(done.meeting, done.user, "Call two people I met", now)
-    met = db.session.scalar(select(Connection).limit(1))
-    owner = db.session.get(User, met.user_a_id)
-    followups.set_state(db.session.get(Meeting, met.meeting_id), owner, met.user_b_id, "done", now)
+    with atomic():
+        connections.code_for(done, now)
+        followups.set_goal(done.meeting, done.user, "Call two people I met", now)
+        met = db.session.scalar(select(Connection).limit(1))
+        owner = db.session.get(User, met.user_a_id)
+        meeting = db.session.get(Meeting, met.meeting_id)
+        followups.set_state(meeting, owner, met.user_b_id, "done", now)
     fresh = db.session.scalar(
         select(Registration).where(Registration.checked_in_at.is_(None)).limit(1)
     )
     checkin.check_in_registration(fresh, organiser, now)
     factories.api_token(organiser, now)
-    accounts.request_login_link(organiser.email, now)
-    sessions.start(organiser, now)
-    accounts.request_signup("newcomer@example.com", "Nia", "a long password", now)
-    db.session.commit()
+    with atomic():
+        accounts.request_login_link(organiser.email, now)
+        sessions.start(organiser, now)
+        accounts.request_signup("newcomer@example.com", "Nia", "a long password", now)
 
 
 # Tables that came with a later migration than the one a test goes down to: a downgrade

@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy import select
 
 from eventtrack.extensions import db
-from eventtrack.transaction import atomic
 from eventtrack.models import OutboxMessage
 from eventtrack.services import registrations
 from eventtrack.services.errors import Invalid
+from eventtrack.transaction import atomic
 
 
 def test_register_gives_a_random_opaque_pass_and_queues_the_pass_email(make, now):
