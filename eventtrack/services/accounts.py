@@ -287,7 +287,7 @@ def user_id_for_api_token(token: str, now: datetime) -> int | None:
     Authentication is a transaction of its own, before the request's action and committed
     here whatever that action does later: the touch of ``last_used_at`` is the only write.
     """
-    with DriverTransaction() as tx:
+    with DriverTransaction.own() as tx:
         row = _TOKEN_USER.first(
             {"token_hash": hash_token(token), "touch_before": now - timedelta(minutes=1)}, tx
         )
