@@ -5,12 +5,13 @@ import time
 import click
 from flask import Flask, current_app
 
+from . import worker
 from .cli_followups import register as register_followup_commands
-from .extensions import db
 from .models import utcnow
 from .services import accounts, outbox
 from .services.demo import DEMO_ORGANISER, load_demo
 from .services.errors import DomainError
+from .transaction import atomic
 
 
 def init_cli(app: Flask) -> None:
@@ -22,7 +23,8 @@ def init_cli(app: Flask) -> None:
 @click.command("demo")
 def demo():
     """Load demo data into an empty database."""
-    organiser = load_demo(utcnow())
+    with atomic():
+        organiser = load_demo(utcnow())
     if organiser is None:
         click.echo("The database already has users: demo data not loaded.")
         return
@@ -37,9 +39,9 @@ def demo():
 def create_organiser(email, name, password):
     """Create an organiser account (or give an existing member a password)."""
     try:
-        user = accounts.register_organiser(email, name, password, existing=True)
+        with atomic():
+            user = accounts.register_organiser(email, name, password, existing=True)
     except DomainError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from exc
     click.echo(f"Organiser {user.email} ready. Sign in at {current_app.config['BASE_URL']}/login")
 
@@ -48,10 +50,12 @@ def create_organiser(email, name, password):
 @click.argument("email")
 def api_token(email):
     """Print a new API token for EMAIL (shown once; only its hash is stored)."""
-    user = accounts.user_by_email(email)
-    if user is None:
-        raise click.ClickException(f"No user with email {email}.")
-    click.echo(accounts.new_api_token(user, utcnow()))
+    with atomic():
+        user = accounts.user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No user with email {email}.")
+        token = accounts.new_api_token(user, utcnow())
+    click.echo(token)  # only once it is saved
 
 
 @click.command("outbox")
@@ -64,7 +68,8 @@ def deliver_outbox(limit, loop, interval):
         transport = outbox.transport_from_config(current_app.config)
         pending = outbox.due_count(utcnow())
         with click.progressbar(length=min(pending, limit), label="Delivering mail") as bar:
-            summary = outbox.deliver_pending(transport, utcnow(), limit, progress=bar.update)
+            # The worker's loop: it commits after each message (see eventtrack.worker).
+            summary = worker.deliver_pending(transport, utcnow(), limit, progress=bar.update)
         click.echo(f"sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}")
         for error in summary.errors[:20]:
             click.echo(f"  {error}", err=True)

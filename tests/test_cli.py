@@ -12,6 +12,7 @@ from eventtrack.models import (
     User,
 )
 from eventtrack.services import accounts
+from eventtrack.transaction import atomic
 
 
 def test_demo_fills_an_empty_database_once(runner):
@@ -73,7 +74,8 @@ def test_api_token_prints_a_working_token(runner, make, now):
 def test_outbox_without_mail_server_writes_eml_files(runner, app, make, now, tmp_path):
     app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "mail")
     make.user(email="m@example.com")
-    accounts.request_login_link("m@example.com", now)
+    with atomic():
+        accounts.request_login_link("m@example.com", now)
     result = runner.invoke(args=["outbox"])
     assert result.exit_code == 0 and "sent 1" in result.output
     [eml] = (tmp_path / "mail").glob("*.eml")

@@ -12,15 +12,17 @@ import vobject
 from flask import current_app
 from sqlalchemy import select
 
+from eventtrack import worker
 from eventtrack.extensions import db
 from eventtrack.models import OutboxMessage
 from eventtrack.services import followup_mail, outbox
+from eventtrack.transaction import atomic
 
 from ..followup_scenarios import attend, meet, past_meeting
 
 
 def deliver(now, **kw):
-    return outbox.deliver_pending(outbox.transport_from_config(current_app.config), now, **kw)
+    return worker.deliver_pending(outbox.transport_from_config(current_app.config), now, **kw)
 
 
 def crowd(make, now, n=6):
@@ -43,7 +45,8 @@ def listed_names(msg):
 
 def test_n_attendees_get_exactly_n_messages_each_with_their_own_people(make, now, smtp):
     meeting, people, met = crowd(make, now)
-    assert followup_mail.queue_followups(meeting, now) == len(people)
+    with atomic():
+        assert followup_mail.queue_followups(meeting, now) == len(people)
 
     summary = deliver(now)
 
@@ -72,7 +75,8 @@ def test_script_names_arrive_escaped_in_the_html(make, now, smtp):
     me = attend(meeting, name="Mo")
     evil = attend(meeting, name="<script>alert('x')</script>", share_contact=True)
     meet(meeting, me, evil)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     deliver(now)
 
     msg = next(m for r, m in smtp.sink.received if r == [me.email])
@@ -83,7 +87,8 @@ def test_script_names_arrive_escaped_in_the_html(make, now, smtp):
 
 def test_smtp_answering_421_for_half_a_batch_loses_nothing_and_doubles_nothing(make, now, smtp):
     meeting, people, _ = crowd(make, now, n=10)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     queued = {r.message_id for r in db.session.scalars(select(OutboxMessage))}
     smtp.sink.refuse_next = 5
 
@@ -101,7 +106,8 @@ def test_smtp_answering_421_for_half_a_batch_loses_nothing_and_doubles_nothing(m
 
 def test_server_down_for_the_second_half_then_back_delivers_each_once(make, now, smtp):
     meeting, people, _ = crowd(make, now, n=8)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     assert deliver(now, limit=4).sent == 4
     smtp.stop()
 
@@ -119,7 +125,8 @@ def test_server_down_for_the_second_half_then_back_delivers_each_once(make, now,
 
 def test_two_workers_delivering_at_once_send_nothing_twice(app, make, now, smtp):
     meeting, people, _ = crowd(make, now, n=40)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     errors = []
     barrier = threading.Barrier(2)
 
@@ -128,7 +135,7 @@ def test_two_workers_delivering_at_once_send_nothing_twice(app, make, now, smtp)
             with app.app_context():
                 barrier.wait()
                 transport = outbox.transport_from_config(app.config)
-                while outbox.deliver_pending(transport, now, limit=10, batch_size=4).handled:
+                while worker.deliver_pending(transport, now, limit=10, batch_size=4).handled:
                     pass
                 db.session.remove()
         except Exception as exc:
@@ -152,7 +159,8 @@ def test_header_injection_in_name_or_subject_sends_to_no_one_extra(make, now, sm
     me = attend(meeting, name="Eve\r\nBcc: victim@example.com\r\nX-Evil: 1")
     other = attend(meeting, name="Otto\r\nCc: victim2@example.com", share_contact=True)
     meet(meeting, me, other)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     deliver(now)
 
     assert len(smtp.sink.received) == 2
@@ -165,7 +173,8 @@ def test_header_injection_in_name_or_subject_sends_to_no_one_extra(make, now, sm
 
 def test_attached_vcard_parses_and_holds_the_right_people(make, now, smtp):
     meeting, people, met = crowd(make, now)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     deliver(now)
 
     for rcpts, msg in smtp.sink.received:
@@ -201,7 +210,8 @@ def test_followups_command_queues_and_worker_delivers(make, now, smtp, runner):
 
 def test_outbox_command_shows_a_summary_with_failures(make, now, smtp, runner):
     meeting, people, _ = crowd(make, now, n=3)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     smtp.sink.refuse_next = 1
     result = runner.invoke(args=["outbox"])
     assert result.exit_code == 0, result.output
@@ -210,7 +220,8 @@ def test_outbox_command_shows_a_summary_with_failures(make, now, smtp, runner):
 
 def test_worker_stops_cleanly_on_sigterm(make, now, smtp, runner):
     meeting, people, _ = crowd(make, now, n=3)
-    followup_mail.queue_followups(meeting, now)
+    with atomic():
+        followup_mail.queue_followups(meeting, now)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
     try:

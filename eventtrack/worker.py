@@ -1,0 +1,78 @@
+"""The mail worker's delivery loop: the one place where outbox delivery commits.
+
+``services.outbox.delivery`` holds the statements (claim a batch, record a result, hand rows
+back); this module runs them on a connection of its own and commits after each step, so that:
+
+- a claim is committed before anything in it is sent (other workers skip it from then on);
+- each result is committed right after its message was sent, before the next one is tried:
+  a crash loses at most the result of the message in flight (re-sent with the same Message-ID
+  once its claim goes stale, see ``services.outbox``);
+- whatever was claimed and not tried (stop request, no server) goes back as pending.
+
+Called by ``flask outbox``, ``flask worker`` and the tests and benchmarks.
+"""
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app
+
+from .extensions import db
+from .services import outbox
+from .transaction import has_unsaved_changes
+
+
+def deliver_pending(
+    transport,
+    now: datetime,
+    limit: int = 100,
+    progress: Callable[[int], object] | None = None,
+    worker: str | None = None,
+    batch_size: int = outbox.BATCH_SIZE,
+    stop: threading.Event | None = None,
+) -> outbox.DeliverySummary:
+    """Deliver up to ``limit`` due messages through ``transport``; commit after each one."""
+    worker = worker or outbox.worker_name()
+    summary = outbox.DeliverySummary()
+    sender = current_app.config["MAIL_FROM"]
+    _end_session_transaction()
+    # One connection of its own for the whole run: each claim and each result is a short
+    # transaction on it, without the session's per-commit connection check-out and ping.
+    with db.engine.connect() as conn, transport:
+        while summary.handled < limit:
+            ids = outbox.claim_batch(now, min(batch_size, limit - summary.handled), worker, conn)
+            conn.commit()  # the claim holds before anything in it is sent
+            if not ids:
+                break
+            rows = outbox.claimed_rows(conn, ids)
+            conn.commit()
+            for index, row in enumerate(rows):
+                if stop is not None and stop.is_set():
+                    # Asked to stop (SIGTERM): the message in flight was finished; the rest
+                    # go back untried for the next worker.
+                    outbox.release(rows[index:], worker, conn)
+                    conn.commit()
+                    return summary
+                connected = outbox.deliver_one(transport, row, sender, worker, now, conn, summary)
+                conn.commit()  # this message's result, before the next one is tried
+                if not connected:
+                    # No server: hand the untried rest back unchanged and stop this run.
+                    outbox.release(rows[index + 1 :], worker, conn)
+                    conn.commit()
+                    return summary
+                if progress is not None:
+                    progress(1)
+    return summary
+
+
+def _end_session_transaction() -> None:
+    """Delivery reads only committed rows, on its own connection: mail queued in the session
+    and not committed would stay unseen (PostgreSQL) or hold the write lock our claims wait on
+    (SQLite). Queue in ``atomic()`` first; here the session's read transaction ends."""
+    if has_unsaved_changes():
+        raise RuntimeError(
+            "deliver_pending: the session holds changes nobody committed; "
+            "queue mail inside atomic() before delivering"
+        )
+    db.session.commit()  # nothing unsaved (checked above): this ends a read, if any
