@@ -38,7 +38,7 @@ def init_web(app: Flask) -> None:
     from .followups.routes import bp as followups_bp
     from .hardening import init_hardening
     from .membership.routes import bp as membership_bp
-    from .organiser.routes import bp as organiser_bp
+    from .organiser import bp as organiser_bp
 
     init_hardening(app)  # first: its URL converters must exist before any route is added
     for blueprint in (auth_bp, organiser_bp, attendee_bp, door_bp, connect_bp, followups_bp):

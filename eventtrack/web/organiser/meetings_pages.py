@@ -1,0 +1,155 @@
+"""Organiser pages: meetings (new, copy, edit, the meeting page, cancel)."""
+
+from datetime import datetime, timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from ...extensions import db
+from ...models import OutboxMessage, utcnow
+from ...models.vocabularies import MailStatus, RegistrationStatus
+from ...services import access, groups, meetings, members, registrations
+from ...services.errors import DomainError
+from ...services.meetings import MeetingDetails
+from ...transaction import atomic
+from ..forms import ActionForm
+from . import bp
+from .forms import MeetingForm, RegisterMembersForm
+
+
+def _details(form: MeetingForm) -> MeetingDetails:
+    starts = datetime.combine(form.date.data, form.start_time.data)
+    ends = datetime.combine(form.date.data, form.end_time.data)
+    if ends <= starts:  # an evening that runs past midnight
+        ends += timedelta(days=1)
+    return MeetingDetails(
+        title=form.title.data,
+        description=form.description.data or "",
+        venue=form.venue.data or "",
+        starts_local=starts,
+        ends_local=ends,
+        timezone=form.timezone.data,
+        capacity=form.capacity.data,
+        checkin_opens_minutes=form.checkin_opens_minutes.data,
+        checkin_closes_minutes=form.checkin_closes_minutes.data,
+        followup_delay_minutes=form.followup_delay_minutes.data,
+    )
+
+
+def _fill(form: MeetingForm, details: MeetingDetails) -> None:
+    form.title.data = details.title
+    form.description.data = details.description
+    form.venue.data = details.venue
+    form.date.data = details.starts_local.date()
+    form.start_time.data = details.starts_local.time()
+    form.end_time.data = details.ends_local.time()
+    form.timezone.data = details.timezone
+    form.capacity.data = details.capacity
+    form.checkin_opens_minutes.data = details.checkin_opens_minutes
+    form.checkin_closes_minutes.data = details.checkin_closes_minutes
+    form.followup_delay_minutes.data = details.followup_delay_minutes
+
+
+@bp.route("/groups/<int:group_id>/meetings/new", methods=["GET", "POST"])
+def new_meeting(group_id: int):
+    group = access.organised_group(current_user, group_id)
+    form = MeetingForm()
+    form.timezone.choices = groups.timezone_choices()
+    if request.method == "GET":
+        form.timezone.data = group.default_timezone
+        copy = meetings.copy_of_last(group, utcnow()) if request.args.get("copy") else None
+        if copy is not None:
+            _fill(form, copy)
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                created = meetings.create_meetings(
+                    group, _details(form), form.recurrence.data, form.count.data or 1
+                )
+        except DomainError as exc:
+            getattr(form, exc.field, form.title).errors.append(exc.message)
+        else:
+            if len(created) > 1:
+                flash(f"{len(created)} meetings created; each can be edited on its own.", "success")
+            else:
+                flash("Meeting created.", "success")
+            return redirect(url_for(".meeting", meeting_id=created[0].id))
+    return render_template(
+        "organiser/meeting_form.html",
+        form=form,
+        group=group,
+        meeting=None,
+        has_last=meetings.last_meeting(group) is not None,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+def edit_meeting(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    form = MeetingForm()
+    form.timezone.choices = groups.timezone_choices()
+    if request.method == "GET":
+        _fill(form, meetings.details_of(meeting))
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                promoted = meetings.update_meeting(meeting, _details(form), utcnow())
+        except DomainError as exc:
+            getattr(form, exc.field, form.title).errors.append(exc.message)
+        else:
+            flash("Meeting saved.", "success")
+            if promoted:
+                flash(f"{len(promoted)} moved up from the waitlist and were emailed.", "info")
+            return redirect(url_for(".meeting", meeting_id=meeting.id))
+    return render_template(
+        "organiser/meeting_form.html",
+        form=form,
+        group=meeting.group,
+        meeting=meeting,
+        has_last=False,
+    )
+
+
+@bp.get("/meetings/<int:meeting_id>")
+def meeting(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    regs = registrations.for_organisers(meeting)
+    registered = {r.user_id for r in regs if r.status != RegistrationStatus.CANCELLED}
+    form = RegisterMembersForm()
+    form.user_ids.choices = [
+        SelectChoice(m.user_id, f"{m.user.label} <{m.user.email}>")
+        for m in members.member_views(meeting.group)
+        if m.user_id not in registered
+    ]
+    failed_mail = list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.meeting_id == meeting.id, OutboxMessage.status == MailStatus.FAILED
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(50)
+        )
+    )
+    return render_template(
+        "organiser/meeting.html",
+        meeting=meeting,
+        registrations=regs,
+        counts=meetings.counts(meeting),
+        register_form=form,
+        action_form=ActionForm(),
+        failed_mail=failed_mail,
+        now=utcnow(),
+    )
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+def cancel_meeting(meeting_id: int):
+    meeting = access.organised_meeting(current_user, meeting_id)
+    if ActionForm().validate_on_submit():
+        with atomic():
+            told = meetings.cancel_meeting(meeting, utcnow())
+        flash(f"Meeting cancelled; {told} registered people will be emailed.", "success")
+    return redirect(url_for(".meeting", meeting_id=meeting.id))
