@@ -20,6 +20,8 @@ class Group(db.Model):
     description: Mapped[str] = mapped_column(Text, default="", info={"max_length": 4000})
     default_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Archived: kept with its history, off the organisers' everyday lists.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="group", cascade="all, delete-orphan"
@@ -45,6 +47,9 @@ class Membership(db.Model):
     # checks in, accepts) the group's organisers see this, never the account's own profile.
     typed_name: Mapped[str] = mapped_column(String(120), default="")
     engaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the organisers may search this member by (the visible name, email and company),
+    # folded by ``models.search.fold``: kept up to date wherever those change.
+    search_key: Mapped[str] = mapped_column(String(600), default="", server_default="")
 
     group: Mapped[Group] = relationship(back_populates="memberships")
     user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821

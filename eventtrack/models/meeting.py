@@ -1,5 +1,6 @@
 """Meetings of a group, optionally part of a repeating series."""
 
+import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,11 @@ from .types import UTCDateTime, utcnow
 from .vocabularies import MeetingStatus, one_of
 
 
+def new_invite_token() -> str:
+    """144 random bits, URL-safe: a meeting's shareable link cannot be guessed from its id."""
+    return secrets.token_urlsafe(18)
+
+
 class Meeting(db.Model):
     __tablename__ = "meetings"
     __table_args__ = (
@@ -18,6 +24,7 @@ class Meeting(db.Model):
         CheckConstraint("checkin_closes_at > checkin_opens_at", name="checkin_window"),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
         CheckConstraint(one_of("status", MeetingStatus), name="status"),
+        CheckConstraint("reminder_minutes IS NULL OR reminder_minutes > 0", name="reminder"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +42,11 @@ class Meeting(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     followup_delay_minutes: Mapped[int] = mapped_column(Integer, default=120)
     followups_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Minutes before the start that registrants get a reminder; None: no reminder.
+    reminder_minutes: Mapped[int | None] = mapped_column(Integer, default=24 * 60)
+    reminders_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The meeting's shareable link (/i/<token>): members RSVP through it after signing in.
+    invite_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_invite_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     group: Mapped["Group"] = relationship(back_populates="meetings")  # noqa: F821

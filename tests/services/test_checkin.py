@@ -13,6 +13,7 @@ from eventtrack.models import Membership, OutboxMessage, Registration, User
 from eventtrack.models.checkin import CheckinEvent
 from eventtrack.services import attendance, checkin, members, registrations
 from eventtrack.services.errors import Invalid, NotFound
+from eventtrack.transaction import atomic
 
 
 @pytest.fixture
@@ -35,6 +36,12 @@ def events(**where) -> list[CheckinEvent]:
     for key, value in where.items():
         stmt = stmt.where(getattr(CheckinEvent, key) == value)
     return list(db.session.scalars(stmt))
+
+
+def undo(reg, actor, now):
+    """An organiser's undo, committed as the page commits it."""
+    with atomic():
+        return checkin.undo(reg, actor, now)
 
 
 def fresh(reg: Registration) -> Registration:
@@ -263,7 +270,7 @@ def test_another_organisers_nonce_replays_nothing_of_the_first_answer(door, make
 def test_replayed_nonce_after_an_undo_does_not_check_in_again(door, make, now):
     reg = make.registration(door.meeting)
     checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now, nonce="late-retry-1")
-    checkin.undo(reg, door.organiser, now + timedelta(minutes=1))
+    undo(reg, door.organiser, now + timedelta(minutes=1))
 
     replay = checkin.check_in(
         door.meeting.id,
@@ -291,7 +298,7 @@ def test_undo_is_recorded_not_deleted(door, make, now):
     reg = make.registration(door.meeting)
     checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
-    result = checkin.undo(reg, door.organiser, now + timedelta(minutes=2))
+    result = undo(reg, door.organiser, now + timedelta(minutes=2))
 
     assert result.status == "undone"
     reg = fresh(reg)
@@ -300,7 +307,7 @@ def test_undo_is_recorded_not_deleted(door, make, now):
         ("checkin", "checked_in"),
         ("undo", "undone"),
     ]
-    assert checkin.undo(reg, door.organiser, now).status == "not_checked_in"
+    assert undo(reg, door.organiser, now).status == "not_checked_in"
     # and the person can be checked in again afterwards
     again = checkin.check_in(
         door.meeting.id, reg.pass_token, door.organiser.id, now + timedelta(minutes=3)
@@ -320,7 +327,7 @@ def test_undo_of_a_check_in_off_the_waitlist_puts_them_back_in_their_place(door,
     checkin.check_in_registration(fresh(second), door.organiser, now)
     assert (fresh(second).status, fresh(second).status_before_checkin) == ("going", "waitlist")
 
-    result = checkin.undo(fresh(second), door.organiser, now + timedelta(minutes=1))
+    result = undo(fresh(second), door.organiser, now + timedelta(minutes=1))
 
     assert result.status == "undone"
     assert result.message.endswith("(back on the waitlist).")
@@ -345,7 +352,7 @@ def test_undo_that_frees_a_place_gives_it_to_the_waitlist_in_its_order(door, mak
     registrations.cancel(fresh(held), now)  # the one place is the checked-in second's now
     assert fresh(first).status == "waitlist"
 
-    result = checkin.undo(fresh(second), door.organiser, now + timedelta(minutes=1))
+    result = undo(fresh(second), door.organiser, now + timedelta(minutes=1))
 
     # The place is free again and goes to whoever has waited longest: the first, not second.
     assert (fresh(first).status, fresh(second).status) == ("going", "waitlist")
@@ -365,7 +372,7 @@ def test_undo_keeps_the_place_when_one_is_free(door, make, now):
     held.status = "cancelled"  # a place freed without the waitlist moving (as an admin edit)
     db.session.commit()
 
-    result = checkin.undo(fresh(waiting), door.organiser, now + timedelta(minutes=1))
+    result = undo(fresh(waiting), door.organiser, now + timedelta(minutes=1))
 
     reg = fresh(waiting)
     assert (reg.status, reg.checked_in_at) == ("going", None)
@@ -378,7 +385,7 @@ def test_undo_of_a_cancelled_registration_checked_in_at_the_kiosk_cancels_it_aga
     result = checkin.walk_in(door.meeting, "Ana Ruiz", "ana@example.com", None, now, how="kiosk")
     assert result.status == "checked_in" and fresh(reg).status == "going"
 
-    undone = checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
+    undone = undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
 
     assert (fresh(reg).status, fresh(reg).status_changed_at) == ("cancelled", now)
     assert undone.message == "Check-in undone: Ana Ruiz (registration cancelled again)."
@@ -388,7 +395,7 @@ def test_undo_of_a_plain_check_in_leaves_the_registration_going(door, make, now)
     reg = make.registration(door.meeting, status_changed_at=now - timedelta(days=3))
     checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now)
 
-    result = checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
+    result = undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
 
     assert result.message == f"Check-in undone: {fresh(reg).user.name}"
     assert (fresh(reg).status, fresh(reg).status_changed_at) == ("going", now - timedelta(days=3))
@@ -399,7 +406,7 @@ def test_undo_after_the_member_cancelled_keeps_the_cancellation(door, make, now)
     checkin.check_in_registration(fresh(reg), door.organiser, now)
     registrations.cancel(fresh(reg), now + timedelta(minutes=1))
 
-    result = checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=2))
+    result = undo(fresh(reg), door.organiser, now + timedelta(minutes=2))
 
     assert (fresh(reg).status, fresh(reg).status_before_checkin) == ("cancelled", None)
     assert result.message == f"Check-in undone: {fresh(reg).user.name}"  # the member cancelled
@@ -415,7 +422,7 @@ def test_undo_after_the_member_cancelled_and_registered_again_keeps_them_registe
     registrations.register(door.meeting, fresh(reg).user, now + timedelta(minutes=2))
     assert fresh(reg).status == "going"
 
-    checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=3))
+    undo(fresh(reg), door.organiser, now + timedelta(minutes=3))
 
     assert (fresh(reg).status, fresh(reg).status_changed_at) == (
         "going",
@@ -431,7 +438,7 @@ def test_undo_back_to_cancelled_gives_the_place_to_the_waitlist(door, make, now)
     checkin.walk_in(door.meeting, "Ana Ruiz", "ana@example.com", None, now, how="kiosk")
     waiting = make.registration(door.meeting, status="waitlist", status_changed_at=now)
 
-    checkin.undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
+    undo(fresh(reg), door.organiser, now + timedelta(minutes=1))
 
     assert (fresh(reg).status, fresh(waiting).status) == ("cancelled", "going")
 
