@@ -1,4 +1,11 @@
-"""vCard 3.0 (RFC 2426) of the people a member met, for a phone's address book."""
+"""vCard 3.0 (RFC 2426) of the people a member met, for a phone's address book.
+
+Written by hand rather than with ``vobject``: 29–40× faster than vobject 0.9.9 (``vCard()``,
+``add``, ``serialize()``) for a follow-up's 13 cards, measured 2026-12-02 with
+bench/handmade.py (the medians of 7 runs of 7 rounds, Python 3.11); every follow-up mail of a
+meeting carries one. The format is small (escaping and 75-octet folding below), and the tests
+parse every card back with vobject, which stays a test dependency only.
+"""
 
 from ..models import Meeting
 from .followups import Person
@@ -27,7 +34,10 @@ def _vc_fold(line: str) -> str:
 
 
 def vcard(people: list[Person], meeting: Meeting) -> str:
-    """One vCard 3.0 file holding every person in ``people`` who consented to share contact."""
+    """One vCard 3.0 file holding every person in ``people`` who consented to share contact.
+
+    By hand, not vobject: 29–40× faster (see the module docstring).
+    """
     cards = []
     when = meeting.local(meeting.starts_at).strftime("%d %b %Y")
     for p in people:

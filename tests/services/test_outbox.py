@@ -332,3 +332,16 @@ def test_delivery_will_not_start_over_changes_nobody_committed(app, now, make):
         worker.deliver_pending(rec, now)
     db.session.rollback()
     assert rec.sent == [] and [r.status for r in rows()] == ["pending"]
+
+
+def test_the_handmade_message_says_what_email_message_would_build():
+    # bench/handmade.py times both builders; they must build the same message for that to count.
+    from bench import handmade
+
+    met = handmade.people()
+    rows = [handmade.followup_row(met, "BEGIN:VCARD\r\nEND:VCARD\r\n"), handmade.signin_row()]
+    for row in rows:
+        handmade.same_message(
+            outbox.build_message(row, handmade.SENDER),
+            handmade.build_with_stdlib(row, handmade.SENDER),
+        )

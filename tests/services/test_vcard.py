@@ -79,3 +79,11 @@ def test_no_consenting_people_means_no_vcard(make, now):
     meeting = past_meeting(make.group(), now)
     assert vcard.vcard([person("Pat Private", shared=False)], meeting) == ""
     assert vcard.vcard([], meeting) == ""
+
+
+def test_the_handmade_cards_say_what_vobject_would_write():
+    # bench/handmade.py times both writers; they must write the same cards for that to count.
+    from bench import handmade
+
+    met, where = handmade.people(), handmade.meeting()
+    handmade.same_cards(vcard.vcard(met, where), handmade.vcard_with_vobject(met, where))

@@ -1,9 +1,14 @@
 """The message as sent: a queued row turned into the bytes of one MIME message.
 
-Built by hand rather than with the standard library's ``email`` package: MEASURED_MIME.
-The structure never varies (text, optionally an HTML alternative, optionally attachments, all
-UTF-8 in base64), so there is little to get wrong, and the tests read every message back with
-the standard library's parser (``email.message_from_bytes`` with ``policy.default``).
+Built by hand rather than with the standard library's ``email`` package: 12–14× faster than
+``email.message.EmailMessage`` (``policy.SMTP``, ``as_bytes()``) for a follow-up (33 KiB: text,
+HTML, a vCard, unsubscribe headers) and 41–51× for a sign-in link (1.6 KiB), measured
+2026-12-02 with bench/handmade.py (the medians of 7 runs of 7 rounds, Python 3.11). At the
+~450 messages a second ``bench.followups`` delivers, the library's ~3.5 ms per follow-up would
+more than double the worker's time per message. The structure never varies (text, optionally
+an HTML alternative, optionally attachments, all UTF-8 in base64), so there is little to get
+wrong, and the tests read every message back with the standard library's parser
+(``email.message_from_bytes`` with ``policy.default``).
 """
 
 import base64
@@ -46,7 +51,10 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
 
 
 def build_message(row, sender: str) -> bytes:
-    """The message as sent: headers, then text + HTML alternative, then attachments."""
+    """The message as sent: headers, then text + HTML alternative, then attachments.
+
+    By hand, not ``EmailMessage``: 12–14× faster for a follow-up (see the module docstring).
+    """
     body = _part("text/plain", row.body_text)
     if row.body_html:
         body = _multipart("alternative", [body, _part("text/html", row.body_html)])
