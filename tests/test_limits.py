@@ -23,6 +23,7 @@ from eventtrack.web.door import forms as door_forms
 from eventtrack.web.followups import forms as followups_forms
 from eventtrack.web.hardening import MAX_INTEGER
 from eventtrack.web.organiser import forms as organiser_forms
+from eventtrack.web.organiser import meeting_forms
 
 
 def mapped_columns():
@@ -65,9 +66,9 @@ FORM_FIELDS = [
     (organiser_forms.MemberForm, "name", User.name),
     (organiser_forms.MemberForm, "email", User.email),
     (organiser_forms.MemberForm, "company", User.company),
-    (organiser_forms.MeetingForm, "title", Meeting.title),
-    (organiser_forms.MeetingForm, "description", Meeting.description),
-    (organiser_forms.MeetingForm, "venue", Meeting.venue),
+    (meeting_forms.MeetingForm, "title", Meeting.title),
+    (meeting_forms.MeetingForm, "description", Meeting.description),
+    (meeting_forms.MeetingForm, "venue", Meeting.venue),
     (attendee_forms.ProfileForm, "name", User.name),
     (attendee_forms.ProfileForm, "headline", User.headline),
     (attendee_forms.ProfileForm, "company", User.company),

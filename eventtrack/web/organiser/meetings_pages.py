@@ -16,7 +16,7 @@ from ...services.meetings import MeetingDetails
 from ...transaction import atomic
 from ..forms import ActionForm
 from . import bp
-from .forms import MeetingForm, RegisterMembersForm
+from .meeting_forms import MeetingForm, RegisterMembersForm
 
 
 def _details(form: MeetingForm) -> MeetingDetails:

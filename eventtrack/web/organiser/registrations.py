@@ -13,7 +13,7 @@ from ...services.errors import DomainError
 from ...transaction import atomic
 from ..forms import ActionForm
 from . import bp
-from .forms import RegisterMembersForm
+from .meeting_forms import RegisterMembersForm
 
 
 @bp.post("/meetings/<int:meeting_id>/registrations")
