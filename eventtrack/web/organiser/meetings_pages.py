@@ -1,22 +1,18 @@
-"""Organiser pages: meetings (new, copy, edit, the meeting page, cancel)."""
+"""Organiser pages: meetings (new, copy, edit, cancel); the meeting page is ``meeting_page``."""
 
 from datetime import datetime, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
-from ...extensions import db
-from ...models import OutboxMessage, utcnow
-from ...models.vocabularies import MailStatus, RegistrationStatus
-from ...services import access, groups, meetings, members, registrations
+from ...models import utcnow
+from ...services import access, groups, meetings
 from ...services.errors import DomainError
 from ...services.meetings import MeetingDetails
 from ...transaction import atomic
 from ..forms import ActionForm
 from . import bp
-from .meeting_forms import MeetingForm, RegisterMembersForm
+from .meeting_forms import MeetingForm
 
 
 def _details(form: MeetingForm) -> MeetingDetails:
@@ -109,39 +105,6 @@ def edit_meeting(meeting_id: int):
         group=meeting.group,
         meeting=meeting,
         has_last=False,
-    )
-
-
-@bp.get("/meetings/<int:meeting_id>")
-def meeting(meeting_id: int):
-    meeting = access.organised_meeting(current_user, meeting_id)
-    regs = registrations.for_organisers(meeting)
-    registered = {r.user_id for r in regs if r.status != RegistrationStatus.CANCELLED}
-    form = RegisterMembersForm()
-    form.user_ids.choices = [
-        SelectChoice(m.user_id, f"{m.user.label} <{m.user.email}>")
-        for m in members.member_views(meeting.group)
-        if m.user_id not in registered
-    ]
-    failed_mail = list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.meeting_id == meeting.id, OutboxMessage.status == MailStatus.FAILED
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(50)
-        )
-    )
-    return render_template(
-        "organiser/meeting.html",
-        meeting=meeting,
-        registrations=regs,
-        counts=meetings.counts(meeting),
-        register_form=form,
-        action_form=ActionForm(),
-        failed_mail=failed_mail,
-        now=utcnow(),
     )
 
 

@@ -74,3 +74,6 @@ def resend_pass(registration_id: int):
             else:
                 flash(f"The pass was resent to {label} a moment ago.", "info")
     return redirect(url_for(".meeting", meeting_id=reg.meeting_id) + "#registrations")
+
+
+from . import meeting_page  # noqa: E402, F401  (the meeting page's route, endpoint organiser.meeting)
