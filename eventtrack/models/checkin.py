@@ -33,7 +33,7 @@ class CheckinEvent(db.Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registrations.id", ondelete="CASCADE"), index=True
     )
-    action: Mapped[str] = mapped_column(String(10), default="checkin")
+    action: Mapped[str] = mapped_column(String(10), default=CheckinAction.CHECKIN)
     status: Mapped[str] = mapped_column(String(30))
     how: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -33,7 +33,7 @@ class FollowUp(db.Model):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    state: Mapped[str] = mapped_column(String(20), default="todo")
+    state: Mapped[str] = mapped_column(String(20), default=FollowUpState.TODO)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Calendar dates, in the meeting's timezone: "snooze until Monday", "due on the 12th".
     snoozed_until: Mapped[date | None] = mapped_column(Date)

@@ -41,7 +41,7 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(20), default="member")
+    role: Mapped[str] = mapped_column(String(20), default=Role.MEMBER)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What the organiser typed when adding the address. Until the person takes part (RSVPs,
     # checks in, accepts) the group's organisers see this, never the account's own profile.

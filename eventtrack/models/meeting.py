@@ -39,7 +39,7 @@ class Meeting(db.Model):
     capacity: Mapped[int | None] = mapped_column(Integer)
     checkin_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     checkin_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[str] = mapped_column(String(20), default=MeetingStatus.SCHEDULED)
     followup_delay_minutes: Mapped[int] = mapped_column(Integer, default=120)
     followups_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Minutes before the start that registrants get a reminder; None: no reminder.

@@ -39,7 +39,7 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str] = mapped_column(Text, default="", info={"max_length": 1_000_000})
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     attachments: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=MailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

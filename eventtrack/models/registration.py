@@ -33,7 +33,7 @@ class Registration(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="going")
+    status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.GOING)
     # Opaque and random (services.registrations.new_pass_token): nothing personal in the QR.
     pass_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from ...models import utcnow
+from ...models.vocabularies import CheckinHow
 from ...services import access, attendance, checkin
 from .auth import api_blueprint, api_user
 from .schemas import Strict, id_field, load_json
@@ -76,7 +77,12 @@ class Checkins(MethodView):
         """Check in the holder of a pass; idempotent, and a repeated nonce changes nothing."""
         data = load_json(_CHECKIN_IN)
         result = checkin.check_in(
-            data["meeting_id"], data["token"], g.api_user_id, utcnow(), "pass_scan", data["nonce"]
+            data["meeting_id"],
+            data["token"],
+            g.api_user_id,
+            utcnow(),
+            CheckinHow.PASS_SCAN,
+            data["nonce"],
         )
         return answer(result)
 
