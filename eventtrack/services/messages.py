@@ -1,0 +1,125 @@
+"""An organiser's message to a meeting's attendees, and the state of every mail of a meeting.
+
+A message goes to one audience: everyone registered (going or waitlisted), those checked in,
+or the no-shows (going, never checked in, once the meeting is over). Through the outbox, with
+one-click unsubscribe, only to members who keep emails on.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Meeting, OutboxMessage, Registration, User
+from ..models.vocabularies import MailStatus, RegistrationStatus
+from . import rules
+from .errors import Invalid
+from .invitations import queue_to_member
+from .registration_views import MAIL_STATES
+
+AUDIENCES = {
+    "registered": "Everyone registered (going and waitlist)",
+    "checked_in": "Those who checked in",
+    "no_shows": "No-shows (had a place, did not check in)",
+}
+SUBJECT_MAX, BODY_MAX = 200, 5000
+
+
+def audience_filter(meeting: Meeting, audience: str, now: datetime):
+    """The ``Registration`` condition of ``audience``; no-shows only once the meeting is over."""
+    if audience == "registered":
+        return Registration.status.in_([RegistrationStatus.GOING, RegistrationStatus.WAITLIST])
+    if audience == "checked_in":
+        return rules.present()
+    if audience == "no_shows":
+        if now < meeting.ends_at:
+            raise Invalid("No-shows are known once the meeting is over.", field="audience")
+        return (Registration.status == RegistrationStatus.GOING) & ~rules.present()
+    raise Invalid("Choose who gets the message.", field="audience")
+
+
+def message_attendees(
+    meeting: Meeting, audience: str, subject: str, body: str, now: datetime
+) -> int:
+    """Queue the organiser's ``subject`` and ``body`` to ``audience``; return how many.
+
+    The same message to the same audience is queued once per person (the dedup key holds a
+    hash of it), so a double click or a resent form mails nobody twice.
+    """
+    subject, body = " ".join(subject.split()), body.strip()
+    if not subject or len(subject) > SUBJECT_MAX:
+        raise Invalid(f"Write a subject of at most {SUBJECT_MAX} characters.", field="subject")
+    if not body or len(body) > BODY_MAX:
+        raise Invalid(f"Write a message of at most {BODY_MAX} characters.", field="body")
+    condition = audience_filter(meeting, audience, now)
+    digest = hashlib.sha256(f"{audience}\0{subject}\0{body}".encode()).hexdigest()[:16]
+    recipients = db.session.scalars(
+        select(User)
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.meeting_id == meeting.id, condition, User.followup_emails.is_(True))
+        .order_by(User.id)
+    )
+    queued = 0
+    for user in recipients:
+        queued += queue_to_member(
+            "message",
+            user,
+            meeting,
+            {"meeting": meeting, "body": body, "subject": subject},
+            dedup_key=f"message:{meeting.id}:{digest}:{user.id}",
+            subject=subject,
+            now=now,
+        )
+    return queued
+
+
+@dataclass(frozen=True)
+class MailLine:
+    recipient: str
+    kind: str
+    subject: str
+    state: str  # queued | sent | failed
+    at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class MailStates:
+    """Every mail of a meeting in counts by state, and the latest few (failed ones first)."""
+
+    counts: dict[str, int]
+    latest: list[MailLine]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def mail_states(meeting: Meeting, limit: int = 20) -> MailStates:
+    """Two queries whatever the number of mails: counts by state, and the ``limit`` latest,
+    failed first (they need the organiser), each with its failure reason."""
+    counts = {"queued": 0, "sent": 0, "failed": 0}
+    for status, n in db.session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.meeting_id == meeting.id)
+        .group_by(OutboxMessage.status)
+    ):
+        counts[MAIL_STATES[status]] += n
+    failed_first = (OutboxMessage.status == MailStatus.FAILED).desc()
+    rows = db.session.execute(
+        select(
+            OutboxMessage.recipient,
+            OutboxMessage.kind,
+            OutboxMessage.subject,
+            OutboxMessage.status,
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at),
+            OutboxMessage.last_error,
+        )
+        .where(OutboxMessage.meeting_id == meeting.id)
+        .order_by(failed_first, OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    latest = [MailLine(r[0], r[1], r[2], MAIL_STATES[r[3]], r[4], r[5] or "") for r in rows]
+    return MailStates(counts, latest)
