@@ -15,7 +15,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import Meeting, Membership, User
 from ..models.vocabularies import MeetingStatus
-from . import outbox
+from . import accounts, outbox
 from .errors import Invalid
 
 # What ``new_invite_token`` makes (token_urlsafe(18): 24 characters); anything else is no token.
@@ -79,4 +79,27 @@ def queue_to_member(template: str, user: User, meeting: Meeting, context: dict, 
         meeting_id=meeting.id,
         headers=headers,
         **message,
+    )
+
+
+def request_sign_in(meeting: Meeting, email: str, now: datetime, next_url: str) -> bool:
+    """Mail a sign-in link leading back to the invitation, if ``email`` belongs to a member of
+    the meeting's group; True if one was queued.
+
+    The caller answers the same either way: the link tells nobody who is in the group.
+    """
+    user = accounts.user_by_email(email)
+    if user is None or not is_member(user.id, meeting.group_id):
+        return False
+    return accounts.request_login_link(user.email, now, next_url)
+
+
+def is_member(user_id: int, group_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == group_id, Membership.user_id == user_id
+            )
+        )
+        is not None
     )

@@ -37,6 +37,7 @@ def init_web(app: Flask) -> None:
     from .door.routes import bp as door_bp
     from .followups.routes import bp as followups_bp
     from .hardening import init_hardening
+    from .invite import bp as invite_bp
     from .membership.routes import bp as membership_bp
     from .organiser import bp as organiser_bp
 
@@ -44,6 +45,7 @@ def init_web(app: Flask) -> None:
     for blueprint in (auth_bp, organiser_bp, attendee_bp, door_bp, connect_bp, followups_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(membership_bp)
+    app.register_blueprint(invite_bp)
     init_api(app)
 
     from .headers import init_headers
