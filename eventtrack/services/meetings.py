@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, select, update
 
 from ..extensions import db
 from ..links import external_url
 from ..models import Group, Meeting, Membership, Registration, User
 from ..models.vocabularies import MeetingStatus, RegistrationStatus
 from . import outbox, registrations, rules
-from .errors import Invalid, require_fits
+from .errors import DomainError, Invalid, require_fits
 from .groups import check_timezone
 
 RECURRENCES = {
@@ -29,6 +29,15 @@ MAX_CAPACITY = 100_000
 # 1 to 9999) that no timezone, check-in window or series of 52 can step outside it.
 FIRST_YEAR, LAST_YEAR = 1970, 8999
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", -1: "last"}
+# Reminder choices offered on the form (minutes before the start; None: no reminder).
+REMINDERS = {
+    None: "No reminder",
+    120: "2 hours before",
+    1440: "24 hours before",
+    2880: "48 hours before",
+}
+MAX_REMINDER_MINUTES = 7 * 24 * 60
+REGISTERED = (RegistrationStatus.GOING, RegistrationStatus.WAITLIST)
 
 
 @dataclass
@@ -45,6 +54,16 @@ class MeetingDetails:
     checkin_opens_minutes: int = 60  # before the start
     checkin_closes_minutes: int = 0  # after the end
     followup_delay_minutes: int = 120
+    reminder_minutes: int | None = 24 * 60
+
+
+@dataclass
+class MeetingUpdate:
+    """What an edit did: who moved up from the waitlist, and who was told of a new time or place."""
+
+    promoted: list
+    told: int = 0
+    changed: tuple[str, ...] = ()  # "time", "place"
 
 
 def to_utc(local: datetime, tz: str) -> datetime:
@@ -86,6 +105,8 @@ def occurrences(first: datetime, kind: str, count: int) -> list[datetime]:
 
 
 def _validate(details: MeetingDetails) -> None:
+    """The rules of a meeting's details on their own (see ``_check_start`` for those that need
+    the clock or the group's other meetings)."""
     if not require_fits(details.title, Meeting.title, "The title", "title"):
         raise Invalid("Give the meeting a title.", field="title")
     require_fits(details.description, Meeting.description, "The description", "description")
@@ -105,6 +126,42 @@ def _validate(details: MeetingDetails) -> None:
         raise Invalid("Check-in closes 0 to 1440 minutes after.", field="checkin_closes_minutes")
     if not 0 <= details.followup_delay_minutes <= 14 * 24 * 60:
         raise Invalid("Follow-ups go out within 14 days.", field="followup_delay_minutes")
+    if details.reminder_minutes is not None and not (
+        0 < details.reminder_minutes <= MAX_REMINDER_MINUTES
+    ):
+        raise Invalid("Reminders go out up to 7 days before, or not at all.", field="reminder")
+
+
+def _check_not_past(starts_local: datetime, tz: str, now: datetime) -> None:
+    if to_utc(starts_local, tz) <= now:
+        local_now = now.astimezone(ZoneInfo(tz))
+        raise Invalid(
+            f"That start is in the past (it is now {local_now:%d %b %Y %H:%M} in {tz}). "
+            "Pick a later date or time.",
+            field="date",
+        )
+
+
+def _check_no_duplicate(group_id: int, starts: list[datetime], exclude_id: int | None) -> None:
+    """Refuse a second meeting of the group starting at the same moment as a scheduled one:
+    the usual cause is a copy saved twice, which nobody wants to find on the group page."""
+    query = select(Meeting).where(
+        Meeting.group_id == group_id,
+        Meeting.status == MeetingStatus.SCHEDULED,
+        Meeting.starts_at.in_(starts),
+    )
+    if exclude_id is not None:
+        query = query.where(Meeting.id != exclude_id)
+    clash = db.session.scalars(query.order_by(Meeting.starts_at).limit(1)).first()
+    if clash is not None:
+        when = clash.local(clash.starts_at)
+        raise Invalid(
+            f"The group already has a meeting at that time: {clash.title!r} on "
+            f"{when:%A %d %B %Y at %H:%M}. Change the date, or tick "
+            "\u201csave anyway\u201d for a second meeting at the same time.",
+            field="date",
+            code="duplicate_meeting",
+        )
 
 
 def _apply(meeting: Meeting, details: MeetingDetails, starts_local: datetime) -> None:
@@ -119,14 +176,30 @@ def _apply(meeting: Meeting, details: MeetingDetails, starts_local: datetime) ->
     meeting.checkin_opens_at = meeting.starts_at - timedelta(minutes=details.checkin_opens_minutes)
     meeting.checkin_closes_at = meeting.ends_at + timedelta(minutes=details.checkin_closes_minutes)
     meeting.followup_delay_minutes = details.followup_delay_minutes
+    meeting.reminder_minutes = details.reminder_minutes
 
 
 def create_meetings(
-    group: Group, details: MeetingDetails, recurrence: str = "none", count: int = 1
+    group: Group,
+    details: MeetingDetails,
+    recurrence: str = "none",
+    count: int = 1,
+    *,
+    now: datetime | None = None,
+    duplicate_ok: bool = False,
 ) -> list[Meeting]:
-    """Create one meeting, or a series of ``count`` with a shared ``series_id``."""
+    """Create one meeting, or a series of ``count`` with a shared ``series_id``.
+
+    With ``now`` (the pages pass it), a start in the past is refused; without it (the demo
+    plants a past meeting) it is not. A meeting at the same start as one of the group's is
+    refused unless ``duplicate_ok``.
+    """
     _validate(details)
     starts = occurrences(details.starts_local, recurrence, count)
+    if now is not None:
+        _check_not_past(details.starts_local, details.timezone, now)
+    if not duplicate_ok:
+        _check_no_duplicate(group.id, [to_utc(s, details.timezone) for s in starts], None)
     series_id = secrets.token_hex(8) if len(starts) > 1 else None
     meetings = []
     for start in starts:
@@ -138,13 +211,90 @@ def create_meetings(
     return meetings
 
 
-def update_meeting(meeting: Meeting, details: MeetingDetails, now: datetime) -> list:
-    """Edit this one meeting (the rest of its series is untouched); return who moved up from
-    the waitlist because the capacity grew."""
+def update_meeting(
+    meeting: Meeting, details: MeetingDetails, now: datetime, *, duplicate_ok: bool = False
+) -> MeetingUpdate:
+    """Edit this one meeting (the rest of its series is untouched).
+
+    Moving it into the past is refused; a past meeting's other details (title, notes,
+    capacity…) stay editable, so records can be corrected. When a scheduled meeting ahead
+    gets a new time or place, everyone registered (going and waitlist) is mailed once per
+    change; a title-only edit mails nobody.
+    """
     _validate(details)
+    new_start = to_utc(details.starts_local, details.timezone)
+    if new_start != meeting.starts_at:
+        _check_not_past(details.starts_local, details.timezone, now)
+        if not duplicate_ok:
+            _check_no_duplicate(meeting.group_id, [new_start], meeting.id)
     registrations.lock_meeting(meeting)
+    before = (meeting.starts_at, meeting.ends_at, meeting.venue)
     _apply(meeting, details, details.starts_local)
-    return registrations.fill_from_waitlist(meeting, now)
+    changed = tuple(
+        what
+        for what, moved in (
+            ("time", before[:2] != (meeting.starts_at, meeting.ends_at)),
+            ("place", before[2] != meeting.venue),
+        )
+        if moved
+    )
+    if before[0] != meeting.starts_at:
+        meeting.reminders_queued_at = None  # a reminder for the new time, if still ahead
+    result = MeetingUpdate(promoted=registrations.fill_from_waitlist(meeting, now), changed=changed)
+    if changed and meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > now:
+        result.told = _tell_registered(
+            meeting,
+            "meeting_changed",
+            f"Changed: {meeting.title}",
+            now,
+            changed=changed,
+            before={"starts_at": before[0], "venue": before[2]},
+        )
+    return result
+
+
+def registered_count(meeting: Meeting) -> int:
+    """How many are registered (going or waitlist): those a change or cancellation tells."""
+    return db.session.scalar(
+        select(func.count()).where(
+            Registration.meeting_id == meeting.id, Registration.status.in_(REGISTERED)
+        )
+    )
+
+
+def _tell_registered(meeting: Meeting, kind: str, subject: str, now: datetime, **extra) -> int:
+    """Queue the ``kind`` mail to everyone registered (going and waitlist); return how many.
+
+    One mail per event: the key carries ``now``, and callers change the meeting by a
+    conditional UPDATE first, so two organisers pressing at once tell people once.
+    """
+    regs = db.session.scalars(
+        select(Registration).where(
+            Registration.meeting_id == meeting.id, Registration.status.in_(REGISTERED)
+        )
+    )
+    told = 0
+    for reg in regs:
+        told += outbox.queue_mail(
+            kind,
+            context={
+                "meeting": meeting,
+                "user": reg.user,
+                "registration": reg,
+                "group_url": external_url("attendee.meeting", meeting_id=meeting.id),
+                "pass_url": registrations.pass_url(reg),
+                **extra,
+            },
+            kind=kind,
+            dedup_key=f"{kind}:{meeting.id}:{reg.user_id}:{now.timestamp():.6f}",
+            recipient=reg.user.email,
+            recipient_name=reg.user.name,
+            user_id=reg.user_id,
+            meeting_id=meeting.id,
+            subject=subject,
+            now=now,
+        )
+    return told
 
 
 def details_of(meeting: Meeting) -> MeetingDetails:
@@ -165,6 +315,7 @@ def details_of(meeting: Meeting) -> MeetingDetails:
             (meeting.checkin_closes_at - meeting.ends_at).total_seconds() // 60
         ),
         followup_delay_minutes=meeting.followup_delay_minutes,
+        reminder_minutes=meeting.reminder_minutes,
     )
 
 
@@ -172,55 +323,116 @@ def last_meeting(group: Group) -> Meeting | None:
     return db.session.scalar(
         select(Meeting)
         .where(Meeting.group_id == group.id)
-        .order_by(Meeting.starts_at.desc())
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
         .limit(1)
     )
 
 
+def rhythm_of(last: Meeting) -> str:
+    """The group's rhythm as seen from its last meeting: the gap to the one before it (in its
+    series if it has one), read as weekly, biweekly or monthly; weekly when there is no clue."""
+    before = select(Meeting).where(
+        Meeting.group_id == last.group_id,
+        Meeting.starts_at < last.starts_at,
+        Meeting.status == MeetingStatus.SCHEDULED,
+    )
+    if last.series_id:
+        before = before.where(Meeting.series_id == last.series_id)
+    previous = db.session.scalar(before.order_by(Meeting.starts_at.desc()).limit(1))
+    if previous is None:
+        return "weekly"
+    gap = (last.local(last.starts_at).date() - previous.local(previous.starts_at).date()).days
+    if gap == 14:
+        return "biweekly"
+    if 28 <= gap <= 35 and gap % 7 == 0:
+        return "monthly"
+    return "weekly"
+
+
+def _slots_after(first: datetime, kind: str):
+    """Local start times on the rhythm ``kind``, strictly after ``first``."""
+    if kind == "monthly":
+        rule = rrule(MONTHLY, dtstart=first, byweekday=weekday(first.weekday(), nth_weekday(first)))
+    else:
+        rule = rrule(WEEKLY, interval=2 if kind == "biweekly" else 1, dtstart=first)
+    return (start for start in rule if start > first)
+
+
 def copy_of_last(group: Group, now: datetime) -> MeetingDetails | None:
-    """Details for a new meeting copied from the group's last one, moved past ``now``."""
+    """Details for a new meeting copied from the group's last one, on the series' next free
+    slot: the first date after the last meeting, on its rhythm, in the future, that no
+    scheduled meeting of the group occupies (same local day)."""
     last = last_meeting(group)
     if last is None:
         return None
     details = details_of(last)
-    step = timedelta(weeks=1)
-    now_local = now.astimezone(ZoneInfo(last.timezone)).replace(tzinfo=None)
-    while details.starts_local <= now_local:
-        details.starts_local += step
-        details.ends_local += step
-    return details
+    duration = details.ends_local - details.starts_local
+    taken = {
+        last.local(start).date()
+        for start in db.session.scalars(
+            select(Meeting.starts_at).where(
+                Meeting.group_id == group.id,
+                Meeting.status == MeetingStatus.SCHEDULED,
+                Meeting.starts_at > min(now, last.starts_at),
+            )
+        )
+    }
+    for start in _slots_after(details.starts_local, rhythm_of(last)):
+        if to_utc(start, details.timezone) > now and start.date() not in taken:
+            details.starts_local, details.ends_local = start, start + duration
+            return details
+    return None  # past year 9999: nothing to offer
+
+
+def _set_status(meeting: Meeting, old: MeetingStatus, new: MeetingStatus) -> bool:
+    """Move ``meeting`` from ``old`` to ``new`` by a conditional UPDATE; True if this call did."""
+    moved = db.session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id, Meeting.status == old)
+        .values(status=new)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(meeting, ["status"])
+    return moved == 1
 
 
 def cancel_meeting(meeting: Meeting, now: datetime) -> int:
     """Cancel ``meeting`` and tell everyone registered; return how many were told."""
-    if meeting.status == MeetingStatus.CANCELLED:
+    if not _set_status(meeting, MeetingStatus.SCHEDULED, MeetingStatus.CANCELLED):
         return 0
-    meeting.status = MeetingStatus.CANCELLED
-    told = 0
-    regs = db.session.scalars(
-        select(Registration).where(
-            Registration.meeting_id == meeting.id,
-            Registration.status.in_((RegistrationStatus.GOING, RegistrationStatus.WAITLIST)),
+    return _tell_registered(meeting, "meeting_cancelled", f"Cancelled: {meeting.title}", now)
+
+
+def uncancel_meeting(meeting: Meeting, now: datetime) -> int:
+    """Put a cancelled meeting back and tell everyone still registered that it is on again;
+    return how many were told. A meeting whose start has passed stays cancelled."""
+    if meeting.status != MeetingStatus.CANCELLED:
+        return 0
+    if meeting.starts_at <= now:
+        raise DomainError("meeting_over", "This meeting's start has passed: it cannot be put back.")
+    if not _set_status(meeting, MeetingStatus.CANCELLED, MeetingStatus.SCHEDULED):
+        return 0
+    return _tell_registered(meeting, "meeting_uncancelled", f"On again: {meeting.title}", now)
+
+
+def delete_meeting(meeting: Meeting) -> None:
+    """Delete a meeting nobody ever registered for (a cancelled registration counts: its
+    history stays). One conditional DELETE, so a registration arriving meanwhile wins."""
+    deleted = db.session.execute(
+        delete(Meeting)
+        .where(
+            Meeting.id == meeting.id,
+            ~exists().where(Registration.meeting_id == meeting.id),
         )
-    )
-    for reg in regs:
-        told += outbox.queue_mail(
-            "meeting_cancelled",
-            context={
-                "meeting": meeting,
-                "user": reg.user,
-                "group_url": external_url("attendee.meeting", meeting_id=meeting.id),
-            },
-            kind="meeting_cancelled",
-            dedup_key=f"meeting_cancelled:{meeting.id}:{reg.user_id}",
-            recipient=reg.user.email,
-            recipient_name=reg.user.name,
-            user_id=reg.user_id,
-            meeting_id=meeting.id,
-            subject=f"Cancelled: {meeting.title}",
-            now=now,
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if deleted != 1:
+        raise DomainError(
+            "meeting_has_registrations",
+            "People have registered for this meeting, so it cannot be deleted: "
+            "cancel it instead (everyone registered is told).",
         )
-    return told
+    db.session.expunge(meeting)
 
 
 def upcoming(group: Group, now: datetime) -> list[Meeting]:

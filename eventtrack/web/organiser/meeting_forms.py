@@ -1,9 +1,11 @@
-"""Organiser forms: meetings and registering members for them."""
+"""Organiser forms: meetings, registering members for them, messaging their attendees."""
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -13,6 +15,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...models import Meeting
 from ...models.limits import max_length
@@ -22,13 +25,22 @@ from ...services.meetings import (
     MAX_CAPACITY,
     MAX_OCCURRENCES,
     RECURRENCES,
+    REMINDERS,
 )
+from ...services.messages import AUDIENCES, BODY_MAX, SUBJECT_MAX
 
 
 def meeting_year(form, field) -> None:
     # Checked before the service does: the view adds a day to an evening past midnight.
     if field.data and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
         raise ValidationError(f"Pick a date between {FIRST_YEAR} and {LAST_YEAR}.")
+
+
+def reminder_value(value) -> int | None:
+    """The reminder select's value: minutes, or None for "no reminder" ("off")."""
+    if value in (None, "", "off", "None"):
+        return None
+    return int(value)
 
 
 class MeetingForm(FlaskForm):
@@ -40,6 +52,7 @@ class MeetingForm(FlaskForm):
     date = DateField("Date", validators=[DataRequired(), meeting_year])
     start_time = TimeField("Starts", validators=[DataRequired()])
     end_time = TimeField("Ends", validators=[DataRequired()])
+    ends_next_day = BooleanField("Ends the next day (runs past midnight)")
     timezone = SelectField("Timezone")
     capacity = IntegerField(
         "Capacity (empty: no limit)", validators=[Optional(), NumberRange(min=1, max=MAX_CAPACITY)]
@@ -69,9 +82,61 @@ class MeetingForm(FlaskForm):
         default=6,
         validators=[Optional(), NumberRange(min=2, max=MAX_OCCURRENCES)],
     )
+    reminder_minutes = SelectField(
+        "Reminder email to those going",
+        choices=[
+            SelectChoice("off" if v is None else str(v), label) for v, label in REMINDERS.items()
+        ],
+        coerce=reminder_value,
+        default=1440,
+    )
+    save_duplicate = BooleanField("Save anyway: a second meeting at the same time")
+    offer_duplicate = False  # set by the view when the service found a meeting at that start
     submit = SubmitField("Save meeting")
+
+    def validate_end_time(self, field) -> None:
+        """An end before the start is a question, not a guess: tick "ends the next day" or fix
+        the time. (It used to become a 23-hour meeting without a word.)"""
+        start = self.start_time.data
+        if start is None or field.data is None:
+            return
+        if self.ends_next_day.data:
+            if field.data > start:
+                raise ValidationError(
+                    "With \u201cends the next day\u201d the end must be earlier than the start "
+                    "(a meeting of up to 24 hours)."
+                )
+        elif field.data == start:
+            raise ValidationError("The meeting must end after it starts.")
+        elif field.data < start:
+            raise ValidationError(
+                "This ends before it starts. If it runs past midnight, tick "
+                "\u201cends the next day\u201d; otherwise fix the time."
+            )
 
 
 class RegisterMembersForm(FlaskForm):
-    user_ids = SelectMultipleField("Members", coerce=int, validators=[DataRequired()])
-    submit = SubmitField("Register selected")
+    """The ticked members of the searched list (checkboxes: they work on a phone)."""
+
+    user_ids = SelectMultipleField(
+        "Members",
+        coerce=int,
+        validators=[DataRequired("Tick at least one member to register.")],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    submit = SubmitField("Register the ticked members")
+
+
+class MessageAttendeesForm(FlaskForm):
+    """The organiser's message to a meeting's attendees (``services.messages``)."""
+
+    audience = RadioField(
+        "Who gets it",
+        choices=list(AUDIENCES.items()),
+        default="registered",
+        validators=[DataRequired()],
+    )
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=SUBJECT_MAX)])
+    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    submit = SubmitField("Send the message")
