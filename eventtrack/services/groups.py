@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..database import insert_ignoring
 from ..extensions import db
@@ -18,7 +18,7 @@ from ..models import Group, Membership, User, utcnow
 from ..models.vocabularies import Role
 from . import members
 from .accounts import get_or_create_user, normalise_email
-from .errors import Invalid, require_fits
+from .errors import DomainError, Invalid, NotFound, require_fits
 
 MAX_IMPORT_ROWS = 5000
 
@@ -35,18 +35,22 @@ def timezone_choices() -> list[str]:
     return sorted(available_timezones())
 
 
-def create_group(owner: User, name: str, description: str = "", timezone: str = "UTC") -> Group:
-    """Create a group with ``owner`` as its first organiser."""
+def _checked(name: str, description: str, timezone: str) -> dict:
     name = require_fits(name, Group.name, "The group's name", field="name")
     if not name:
         raise Invalid("Give the group a name.", field="name")
-    group = Group(
-        name=name,
-        description=require_fits(
+    return {
+        "name": name,
+        "description": require_fits(
             description, Group.description, "The description", field="description"
         ),
-        default_timezone=check_timezone(timezone),
-    )
+        "default_timezone": check_timezone(timezone),
+    }
+
+
+def create_group(owner: User, name: str, description: str = "", timezone: str = "UTC") -> Group:
+    """Create a group with ``owner`` as its first organiser."""
+    group = Group(**_checked(name, description, timezone))
     # The owner is taking part by creating it: their co-organisers see their own name.
     group.memberships.append(
         Membership(user=owner, role=Role.ORGANISER, typed_name=owner.name, engaged_at=utcnow())
@@ -70,6 +74,8 @@ def _ensure_membership(
             role=Role.MEMBER,
             typed_name=typed_name,
             joined_at=now,
+            # Not taking part yet: the organisers see (and search) what they typed.
+            search_key=members.search_key(typed_name, user.email, ""),
         )
         .returning(table.c.id)
     ).scalar()
@@ -110,6 +116,94 @@ def add_member(
     if created and added_by is not None:
         members.queue_notice(membership, added_by, now)
     return membership, created
+
+
+def update_group(group: Group, name: str, description: str, timezone: str) -> Group:
+    """Change the group's name, description and the timezone its new meetings start in."""
+    for attr, value in _checked(name, description, timezone).items():
+        setattr(group, attr, value)
+    db.session.flush()
+    return group
+
+
+def archive_group(group: Group, now: datetime) -> None:
+    """Put the group away: off the organisers' everyday list, no new meetings, history kept."""
+    if group.archived_at is None:
+        group.archived_at = now
+        db.session.flush()
+
+
+def unarchive_group(group: Group) -> None:
+    group.archived_at = None
+    db.session.flush()
+
+
+def require_active(group: Group) -> None:
+    """Refuse to plan a meeting in an archived group (the meeting services call this)."""
+    if group.archived_at is not None:
+        raise DomainError(
+            "archived",
+            f"{group.name} is archived: it takes no new meetings. Un-archive it first.",
+        )
+
+
+# --- the organisers' changes to a member ------------------------------------------------
+
+
+def membership_in(group: Group, user_id: int) -> Membership:
+    """The membership of ``user_id`` in ``group`` (already checked to be the actor's), or
+    ``NotFound``: a member of another group is missing here, not forbidden."""
+    membership = db.session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user_id)
+    )
+    if membership is None:
+        raise NotFound("member")
+    return membership
+
+
+def rename_member(membership: Membership, name: str) -> None:
+    """Change the name the organiser typed (shown until the person takes part); the account's
+    own name is the person's, never the organiser's to change."""
+    name = require_fits(name, Membership.typed_name, "Name", field="name")
+    if not name:
+        raise Invalid("Give a name, as you would like to see it in the list.", field="name")
+    membership.typed_name = name
+    db.session.flush()
+    members.refresh_search_keys(Membership.id == membership.id)
+
+
+def remove_member(membership: Membership) -> None:
+    """Take the person out of the group. Their registrations, check-ins and connections stay,
+    so past meetings keep their numbers. The last organiser cannot be removed."""
+    if not members.delete_unless_last_organiser(membership):
+        raise DomainError(
+            "last_organiser",
+            f"This is the only organiser of {membership.group.name}: make someone else an "
+            "organiser first.",
+        )
+
+
+def set_role(membership: Membership, role: Role) -> None:
+    """Give or take the organiser role; the last organiser keeps it (one conditional UPDATE)."""
+    role = Role(role)
+    if role == Role.ORGANISER:
+        membership.role = role
+        db.session.flush()
+        return
+    members.lock_organisers(membership.group_id)
+    result = db.session.execute(
+        update(Membership)
+        .where(Membership.id == membership.id, members.other_organisers(membership))
+        .values(role=role)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(
+            "last_organiser",
+            f"This is the only organiser of {membership.group.name}, so the role stays: make "
+            "someone else an organiser first.",
+        )
+    db.session.refresh(membership)
 
 
 @dataclass

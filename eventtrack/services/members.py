@@ -6,6 +6,10 @@ mail, the group's organisers see what they typed (a name) and the address, never
 own name, company or profile. ``engaged`` is that rule, once, as a SQL expression; every
 organiser-facing list reads people through ``visible_*`` / the views built here.
 
+Organisers search members by ``memberships.search_key``: what they see of the member, folded
+(``search_key``), rewritten wherever that changes (``refresh_search_keys``), so the search is one
+``LIKE`` on both databases and the list pages by it (``member_page``).
+
 The notice mail (``queue_notice``) tells the person who added them to which group, with a
 link to leave and one to show their profile; the links carry a signed token bound to the
 membership, the user and their address, and are sent only to that inbox.
@@ -22,6 +26,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..links import external_url
 from ..models import Group, Meeting, Membership, Registration, User
+from ..models.search import fold, like_pattern
 from ..models.vocabularies import Role
 from . import outbox, rules
 from .errors import DomainError, NotFound
@@ -164,8 +169,9 @@ def person(group_id: int, user_id: int) -> Person:
 
 
 def mark_engaged(group_id: int, user_id: int, now: datetime) -> None:
-    """Record that the person took part in the group (first time only); flushes nothing else."""
-    db.session.execute(
+    """Record that the person took part in the group (first time only), and so refresh what
+    its organisers search them by: now their own name and company."""
+    taking_part = db.session.execute(
         update(Membership)
         .where(
             Membership.group_id == group_id,
@@ -174,6 +180,95 @@ def mark_engaged(group_id: int, user_id: int, now: datetime) -> None:
         )
         .values(engaged_at=now)
     )
+    if taking_part.rowcount:
+        refresh_search_keys(Membership.group_id == group_id, Membership.user_id == user_id)
+
+
+# --- searching and paging the member list ----------------------------------------------
+
+
+def search_key(name: str | None, email: str, company: str | None) -> str:
+    """The one definition of what organisers may search a member by: the name and company
+    they see (``visible_name`` / ``visible_company``) and the email, folded."""
+    return fold(name, email, company)
+
+
+def refresh_search_keys(*where) -> None:
+    """Rewrite the search key of the memberships matching ``where`` from what their groups'
+    organisers see now: one read, one batched write."""
+    visible = (
+        visible_name(Membership.group_id, Membership.user_id),
+        User.email,
+        visible_company(Membership.group_id, Membership.user_id),
+    )
+    rows = db.session.execute(
+        select(Membership.id, *visible).join(User, User.id == Membership.user_id).where(*where)
+    ).all()
+    if rows:
+        db.session.execute(
+            update(Membership),
+            [{"id": r[0], "search_key": search_key(r[1], r[2], r[3])} for r in rows],
+        )
+
+
+MEMBERS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a group's member list, as its organisers see it."""
+
+    members: list[MemberView]
+    query: str
+    page: int
+    pages: int
+    matching: int  # members matching ``query`` (all of them without one)
+    total: int  # members of the group
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first member (1-based; 0 on an empty page)."""
+        return (self.page - 1) * self.per_page + 1 if self.members else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.members) - 1 if self.members else 0
+
+
+def member_page(
+    group: Group, query: str = "", page: int = 1, per_page: int = MEMBERS_PER_PAGE
+) -> MemberPage:
+    """The members matching ``query`` (any part of name, email or company, whatever the case
+    and accents), page ``page`` of them by name: three queries whatever the group's size."""
+    query = " ".join((query or "").split())
+    in_group = Membership.group_id == group.id
+    matches = [in_group]
+    if fold(query):
+        matches.append(Membership.search_key.like(like_pattern(query), escape="\\"))
+    total, matching = db.session.execute(
+        select(func.count(), func.count(case((and_(*matches), 1)))).where(in_group)
+    ).one()
+    pages = max(1, -(-matching // per_page))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(
+        select(
+            Membership.id,
+            Membership.role,
+            Membership.joined_at,
+            *_person_columns(Membership.group_id, Membership.user_id),
+        )
+        .join(User, User.id == Membership.user_id)
+        .where(*matches)
+        .order_by(Membership.search_key, Membership.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    views = [
+        MemberView(id=r[0], user_id=r[3], role=r[1], joined_at=r[2], user=person_of(r[3:]))
+        for r in rows
+    ]
+    return MemberPage(views, query, page, pages, matching, total, per_page)
 
 
 # --- the notice mail and its two links -------------------------------------------------
@@ -245,13 +340,10 @@ def accept(membership: Membership, now: datetime) -> None:
     mark_engaged(membership.group_id, membership.user_id, now)
 
 
-def leave(membership: Membership) -> None:
-    """The member leaves the group; the last organiser cannot (the group would be orphaned).
-
-    One conditional DELETE rather than a count read first.
-    """
+def other_organisers(membership: Membership):
+    """SQL: the group of ``membership`` has an organiser besides its member."""
     other = aliased(Membership)
-    other_organisers = (
+    return (
         select(other.id)
         .where(
             other.group_id == membership.group_id,
@@ -260,27 +352,48 @@ def leave(membership: Membership) -> None:
         )
         .exists()
     )
-    leaving_organiser = membership.role == Role.ORGANISER
-    if leaving_organiser and db.session.get_bind().dialect.name == "postgresql":
-        # Two organisers leaving at once: each would still see the other. Locking the group's
-        # organiser rows first makes the second DELETE re-read after the first commits.
+
+
+def lock_organisers(group_id: int) -> None:
+    """Before a change that could leave a group without organisers (two organisers leaving, or
+    taking each other's role, at once: each would still see the other): on PostgreSQL, lock
+    the group's organiser rows, so the second change re-reads them after the first commits.
+    SQLite has one writer at a time."""
+    if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(
             select(Membership.id)
-            .where(Membership.group_id == membership.group_id, rules.organiser_membership())
+            .where(Membership.group_id == group_id, rules.organiser_membership())
             .with_for_update()
         )
+
+
+def delete_unless_last_organiser(membership: Membership) -> bool:
+    """Delete ``membership`` unless it is its group's last organiser; say whether it went.
+
+    One conditional DELETE rather than a count read first. What the person did in the group
+    (registrations, check-ins, connections) is theirs and stays: the meetings' numbers keep it.
+    """
+    if membership.role == Role.ORGANISER:
+        lock_organisers(membership.group_id)
     result = db.session.execute(
         delete(Membership)
         .where(
             Membership.id == membership.id,
-            or_(~rules.organiser_membership(), other_organisers),
+            or_(~rules.organiser_membership(), other_organisers(membership)),
         )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
+        return False
+    db.session.expunge(membership)
+    return True
+
+
+def leave(membership: Membership) -> None:
+    """The member leaves the group; the last organiser cannot (the group would be orphaned)."""
+    if not delete_unless_last_organiser(membership):
         raise DomainError(
             "last_organiser",
             f"You are the only organiser of {membership.group.name}, so you cannot leave it "
             "this way. Make someone else an organiser first, or ask us to close the group.",
         )
-    db.session.expunge(membership)

@@ -3,7 +3,8 @@
 from urllib.parse import urlsplit, urlunsplit
 
 from ..extensions import db
-from ..models import User
+from ..models import Membership, User
+from . import members
 from .errors import Forbidden, Invalid
 
 PROFILE_FIELDS = {
@@ -63,6 +64,9 @@ def update_profile(user: User, actor: User, **changes) -> User:
         if name in changes:
             setattr(user, name, bool(changes[name]))
     db.session.flush()
+    if {"name", "company"} & set(changes):
+        # The groups they take part in see their own name and company: search by them.
+        members.refresh_search_keys(Membership.user_id == user.id)
     return user
 
 

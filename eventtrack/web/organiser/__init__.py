@@ -21,10 +21,15 @@ def require_login():
 
 @bp.get("/")
 def home():
+    """The groups I organise with their next meetings; archived ones apart, below."""
     now = utcnow()
     my_groups = access.organised_groups(current_user)
-    upcoming = {g.id: meetings.upcoming(g, now)[:3] for g in my_groups}
-    return render_template("organiser/home.html", groups=my_groups, upcoming=upcoming)
+    active = [g for g in my_groups if g.archived_at is None]
+    archived = [g for g in my_groups if g.archived_at is not None]
+    upcoming = {g.id: meetings.upcoming(g, now)[:3] for g in active}
+    return render_template(
+        "organiser/home.html", groups=active, archived=archived, upcoming=upcoming
+    )
 
 
 from . import groups, meetings_pages, registrations  # noqa: E402, F401  (their routes)

@@ -5,7 +5,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ...models import Group, User
+from ...models import Group, Membership, User
 from ...models.limits import max_length
 
 
@@ -20,6 +20,10 @@ class GroupForm(FlaskForm):
     submit = SubmitField("Create group")
 
 
+class GroupEditForm(GroupForm):
+    submit = SubmitField("Save group")
+
+
 class MemberForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=max_length(User.name))])
     email = EmailField(
@@ -27,6 +31,15 @@ class MemberForm(FlaskForm):
     )
     company = StringField("Company", validators=[Optional(), Length(max=max_length(User.company))])
     submit = SubmitField("Add member")
+
+
+class MemberEditForm(FlaskForm):
+    """The name the organiser typed; the account's own profile is the member's."""
+
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=max_length(Membership.typed_name))]
+    )
+    submit = SubmitField("Save name")
 
 
 class ImportForm(FlaskForm):
