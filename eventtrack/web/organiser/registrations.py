@@ -1,6 +1,7 @@
-"""Organiser pages: registering members for a meeting, cancelling, resending passes."""
+"""Organiser pages: registering members for a meeting (ticked, or everyone), cancelling,
+resending passes; inviting (announce), messaging the attendees, the registrations' CSV."""
 
-from flask import flash, redirect, url_for
+from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -8,27 +9,33 @@ from wtforms.fields.choices import SelectChoice
 from ...extensions import db
 from ...models import Membership, User, utcnow
 from ...models.vocabularies import RegistrationStatus
-from ...services import access, members, registrations
+from ...services import access, exports, invitations, members, messages, registrations
 from ...services.errors import DomainError
 from ...transaction import atomic
 from ..forms import ActionForm
 from . import bp
-from .meeting_forms import RegisterMembersForm
+from .meeting_forms import MessageAttendeesForm, RegisterMembersForm
+
+
+def _registered_message(counts: dict) -> str:
+    msg = f"Registered {counts[RegistrationStatus.GOING]}."
+    if counts[RegistrationStatus.WAITLIST]:
+        msg += f" {counts[RegistrationStatus.WAITLIST]} on the waitlist (meeting full)."
+    return msg + " Their passes are on the way by email."
 
 
 @bp.post("/meetings/<int:meeting_id>/registrations")
 def register_members(meeting_id: int):
+    """Register the members ticked in the searched list: all of them, or none."""
     meeting = access.organised_meeting(current_user, meeting_id)
     form = RegisterMembersForm()
-    member_ids = set(
-        db.session.scalars(
-            select(Membership.user_id).where(Membership.group_id == meeting.group_id)
-        )
+    member_ids = db.session.scalars(
+        select(Membership.user_id).where(Membership.group_id == meeting.group_id)
     )
     form.user_ids.choices = [SelectChoice(uid, str(uid)) for uid in member_ids]
     if not form.validate_on_submit():
-        flash("Choose at least one member to register.", "error")
-        return redirect(url_for(".meeting", meeting_id=meeting.id))
+        flash("Tick at least one member of the group to register.", "error")
+        return redirect(url_for(".meeting", meeting_id=meeting.id) + "#register")
     chosen = db.session.scalars(select(User).where(User.id.in_(form.user_ids.data))).all()
     try:
         with atomic():  # all of them, or none
@@ -36,10 +43,25 @@ def register_members(meeting_id: int):
     except DomainError as exc:
         flash(f"Nobody was registered: {exc.message}", "error")
     else:
-        msg = f"Registered {counts[RegistrationStatus.GOING]}."
-        if counts[RegistrationStatus.WAITLIST]:
-            msg += f" {counts[RegistrationStatus.WAITLIST]} on the waitlist (meeting full)."
-        flash(msg + " Their passes are on the way by email.", "success")
+        flash(_registered_message(counts), "success")
+    return redirect(url_for(".meeting", meeting_id=meeting.id))
+
+
+@bp.post("/meetings/<int:meeting_id>/register-everyone")
+def register_everyone(meeting_id: int):
+    """Register every member not registered yet: one action, all or none."""
+    meeting = access.organised_meeting(current_user, meeting_id)
+    if ActionForm().validate_on_submit():
+        try:
+            with atomic():
+                counts = registrations.register_everyone(meeting, utcnow())
+        except DomainError as exc:
+            flash(f"Nobody was registered: {exc.message}", "error")
+        else:
+            if counts[RegistrationStatus.GOING] + counts[RegistrationStatus.WAITLIST]:
+                flash(_registered_message(counts), "success")
+            else:
+                flash("Every member is registered already.", "info")
     return redirect(url_for(".meeting", meeting_id=meeting.id))
 
 
@@ -74,6 +96,61 @@ def resend_pass(registration_id: int):
             else:
                 flash(f"The pass was resent to {label} a moment ago.", "info")
     return redirect(url_for(".meeting", meeting_id=reg.meeting_id) + "#registrations")
+
+
+@bp.post("/meetings/<int:meeting_id>/announce")
+def announce_meeting(meeting_id: int):
+    """Mail the meeting and its invitation link to every member (once each)."""
+    meeting = access.organised_meeting(current_user, meeting_id)
+    if ActionForm().validate_on_submit():
+        try:
+            with atomic():
+                queued = invitations.announce(meeting, utcnow())
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            if queued:
+                flash(f"Announced: {queued} members will get the invitation by email.", "success")
+            else:
+                flash("Every member who takes emails was told already.", "info")
+    return redirect(url_for(".meeting", meeting_id=meeting.id) + "#invite")
+
+
+@bp.route("/meetings/<int:meeting_id>/message", methods=["GET", "POST"])
+def message_attendees(meeting_id: int):
+    """Write to the registered, the checked in or the no-shows: mailed through the outbox."""
+    meeting = access.organised_meeting(current_user, meeting_id)
+    form = MessageAttendeesForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                queued = messages.message_attendees(
+                    meeting, form.audience.data, form.subject.data, form.body.data, utcnow()
+                )
+        except DomainError as exc:
+            getattr(form, exc.field or "body").errors.append(exc.message)
+        else:
+            if queued:
+                flash(f"Message queued for {queued} people.", "success")
+            else:
+                flash("Nobody new to send it to: nobody matches, or they have it already.", "info")
+            return redirect(url_for(".meeting", meeting_id=meeting.id) + "#mail")
+    return render_template(
+        "organiser/message_attendees.html", meeting=meeting, form=form, now=utcnow()
+    )
+
+
+@bp.get("/meetings/<int:meeting_id>/registrations.csv")
+def registrations_csv(meeting_id: int):
+    """The registrations with attendance, as CSV (formula-safe, ``services.exports``)."""
+    meeting = access.organised_meeting(current_user, meeting_id)
+    return Response(
+        exports.registrations_csv(meeting),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="meeting-{meeting.id}-registrations.csv"'
+        },
+    )
 
 
 from . import meeting_page  # noqa: E402, F401  (the meeting page's route, endpoint organiser.meeting)
