@@ -98,13 +98,14 @@ def members_csv(group: Group) -> str:
     )
 
 
-def registrations_header(meeting: Meeting) -> tuple[str, ...]:
+def registrations_header(timezone: str) -> tuple[str, ...]:
+    """The header of ``registrations_csv`` for a meeting in ``timezone``."""
     return (
         "name",
         "email",
         "company",
         "status",
-        f"checked in at ({meeting.timezone})",
+        f"checked in at ({timezone})",
         "checked in how",
         "first time",
     )
@@ -135,7 +136,7 @@ def registrations_csv(meeting: Meeting) -> str:
     )
     tz = meeting.timezone
     return to_csv(
-        registrations_header(meeting),
+        registrations_header(meeting.timezone),
         (
             (
                 who,

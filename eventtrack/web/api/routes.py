@@ -1,12 +1,28 @@
-"""API v1 routes: parse with a schema, call one service, serialise the result."""
+"""API v1 routes: parse with a schema, call one service, serialise the result.
 
+The member and registration lists paginate with flask-smorest's own pagination (``page``,
+``page_size`` query arguments, an ``X-Pagination`` header); asked for ``Accept: text/csv`` they
+answer every row as the organisers' CSV export instead (``services.exports``), unpaginated.
+"""
+
+from functools import wraps
 from zoneinfo import ZoneInfo
 
+from flask import Response, request
 from flask.views import MethodView
 
 from ...extensions import db
 from ...models import User, utcnow
-from ...services import access, accounts, groups, meetings, members, registrations
+from ...services import (
+    access,
+    accounts,
+    exports,
+    groups,
+    meetings,
+    members,
+    registration_views,
+    registrations,
+)
 from ...services.errors import Invalid
 from ...services.meetings import MeetingDetails
 from ...transaction import atomic
@@ -26,6 +42,54 @@ from .schemas import (
 
 blp = api_blueprint("api_v1", __name__, "Groups, members, meetings and registrations.")
 
+# A page of a list: 100 rows unless asked otherwise, at most 1,000 (flask-smorest's arguments).
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+
+
+def csv_doc(header: tuple[str, ...]) -> dict:
+    """The OpenAPI words for the CSV alternative of a list's 200 answer (``Accept: text/csv``)."""
+    example = ",".join(header) + "\r\n"
+    content = {"text/csv": {"schema": {"type": "string"}, "example": example}}
+    # 200 as an int: the key flask-smorest's own response documentation uses, so they merge.
+    return {"responses": {200: {"content": content}}}
+
+
+def wants_csv() -> bool:
+    """The client prefers CSV to JSON (``Accept: text/csv``); JSON when it does not say."""
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def or_csv(export):
+    """Answer ``export(**view_args)`` — ``(text, file name)`` — as a CSV download when the
+    client asks for CSV; the JSON view (and its pagination) otherwise. Outermost, so that a
+    CSV answer is every row, with no ``X-Pagination`` header."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(self, *args, **kwargs):
+            if not wants_csv():
+                return view(self, *args, **kwargs)
+            text, filename = export(**kwargs)
+            return Response(
+                text,
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+
+        return wrapper
+
+    return decorator
+
+
+def _members_csv(group_id):
+    group = access.organised_group(api_user(), group_id)
+    return exports.members_csv(group), exports.members_filename(group)
+
+
+def _registrations_csv(meeting_id):
+    meeting = access.organised_meeting(api_user(), meeting_id)
+    return exports.registrations_csv(meeting), exports.registrations_filename(meeting)
+
 
 @blp.route("/groups")
 class Groups(MethodView):
@@ -41,10 +105,22 @@ class Groups(MethodView):
 
 @blp.route("/groups/<int:group_id>/members")
 class Members(MethodView):
+    @or_csv(_members_csv)
     @blp.response(200, MemberOut(many=True))
-    def get(self, group_id):
-        """List the group's members: as typed when added, until each takes part."""
-        return members.member_views(access.organised_group(api_user(), group_id))
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    @blp.doc(**csv_doc(exports.MEMBER_HEADER))
+    def get(self, group_id, pagination_parameters):
+        """List the group's members: as typed when added, until each takes part.
+
+        Paginated (``page``, ``page_size``; ``X-Pagination``), by name. ``Accept: text/csv``:
+        every member as a CSV file (with meetings attended), not paginated.
+        """
+        group = access.organised_group(api_user(), group_id)
+        page = members.member_page(
+            group, page=pagination_parameters.page, per_page=pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = page.total
+        return page.members if page.page == pagination_parameters.page else []
 
     @blp.arguments(MemberIn)
     @blp.response(201, MemberOut, description="Added.")
@@ -100,12 +176,25 @@ class MeetingResource(MethodView):
 
 @blp.route("/meetings/<int:meeting_id>/registrations")
 class Registrations(MethodView):
+    @or_csv(_registrations_csv)
     @blp.response(200, RegistrationsOut)
-    def get(self, meeting_id):
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    @blp.doc(**csv_doc(exports.registrations_header("Europe/Berlin")))
+    def get(self, meeting_id, pagination_parameters):
         """List the meeting's registrations with their check-in state (passes go to members
-        by email only)."""
+        by email only).
+
+        Paginated (``page``, ``page_size``; ``X-Pagination``), in ``registrations``.
+        ``Accept: text/csv``: every registration with attendance (local check-in time, how,
+        first time) as a CSV file, not paginated.
+        """
         meeting = access.organised_meeting(api_user(), meeting_id)
-        return {"registrations": registrations.for_organisers(meeting)}
+        page = registration_views.registrations_page(
+            meeting, "", pagination_parameters.page, pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = page.total
+        items = page.items if page.page == pagination_parameters.page else []
+        return {"registrations": items}
 
     @blp.arguments(RegistrationIn)
     @blp.response(201, RegistrationOut, description="Registered (going, or waitlist when full).")
