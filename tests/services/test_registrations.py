@@ -1,10 +1,10 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eventtrack.extensions import db
-from eventtrack.models import OutboxMessage
+from eventtrack.models import OutboxMessage, Registration
 from eventtrack.services import registrations
 from eventtrack.services.errors import Invalid
 from eventtrack.transaction import atomic
@@ -116,3 +116,143 @@ def test_concurrent_rsvps_never_fail_and_never_overbook(app, make, now):
         answers = list(pool.map(rsvp, user_ids))
 
     assert sorted(answers) == ["going"] * 5 + ["waitlist"] * 15
+
+
+# --- register everyone (one organiser action, set-based) -------------------------------------
+
+
+def _pass_mails(meeting_id):
+    return db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.meeting_id == meeting_id, OutboxMessage.kind == "pass")
+        .order_by(OutboxMessage.id)
+    ).all()
+
+
+def test_register_everyone_fills_the_places_then_the_waitlist_and_mails_each(make, now):
+    group = make.group()
+    meeting = make.meeting(group, capacity=3, now=now)
+    people = [make.member(group) for _ in range(4)]  # with the organiser: 5 members
+    registrations.register(meeting, people[0], now)  # already going: not counted, not mailed
+
+    with atomic():
+        counts = registrations.register_everyone(meeting, now)
+
+    assert counts == {"going": 2, "waitlist": 2, "already": 0}
+    statuses = db.session.execute(
+        select(Registration.status, func.count())
+        .where(Registration.meeting_id == meeting.id)
+        .group_by(Registration.status)
+    ).all()
+    assert dict(statuses) == {"going": 3, "waitlist": 2}
+    mails = _pass_mails(meeting.id)
+    assert len(mails) == 5  # one for the first RSVP, one per newly registered
+    assert sum(m.subject.startswith("Waitlist:") for m in mails) == 2
+
+
+def test_register_everyone_reregisters_the_cancelled_and_skips_non_members(make, now):
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    comeback = make.member(group)
+    reg, _ = registrations.register(meeting, comeback, now)
+    registrations.cancel(reg, now)
+    outsider = make.user()
+    registrations_before = len(_pass_mails(meeting.id))
+
+    counts = registrations.register_everyone(meeting, now + timedelta(seconds=1))
+
+    db.session.refresh(reg)
+    assert reg.status == "going"
+    assert counts["going"] == 2  # the organiser and the member who had cancelled
+    assert registrations.registration_for(meeting, outsider) is None
+    assert len(_pass_mails(meeting.id)) == registrations_before + 2
+
+
+def test_register_everyone_twice_registers_and_mails_nobody_again(make, now):
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    make.member(group)
+    registrations.register_everyone(meeting, now)
+    mails = len(_pass_mails(meeting.id))
+
+    assert registrations.register_everyone(meeting, now) == {
+        "going": 0,
+        "waitlist": 0,
+        "already": 0,
+    }
+    assert len(_pass_mails(meeting.id)) == mails == 2
+
+
+@pytest.mark.parametrize("how", ["cancelled", "over"])
+def test_register_everyone_refuses_a_cancelled_or_past_meeting(make, now, how):
+    group = make.group()
+    make.member(group)
+    if how == "over":
+        meeting = make.meeting(group, starts_in=timedelta(days=-2), now=now)
+    else:
+        meeting = make.meeting(group, now=now, status="cancelled")
+    with pytest.raises(Invalid):
+        registrations.register_everyone(meeting, now)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+def test_register_everyone_leaves_nothing_when_a_pass_mail_fails(make, now, monkeypatch):
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    for _ in range(3):
+        make.member(group)
+    calls = []
+
+    def third_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the outbox insert failed")
+        return real(*args, **kwargs)
+
+    real = registrations._queue_pass_mail
+    monkeypatch.setattr(registrations, "_queue_pass_mail", third_fails)
+    with pytest.raises(RuntimeError), atomic():
+        registrations.register_everyone(meeting, now)
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+# --- the organiser's pages of registrations --------------------------------------------------
+
+
+def test_registrations_page_pages_and_searches_with_accents_and_case(make, now):
+    from eventtrack.models import Membership
+    from eventtrack.services import members, registration_views
+
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    oz = make.member(group, name="Özlem Yılmaz")
+    for i in range(6):
+        registrations.register(meeting, make.member(group, name=f"Filler {i}"), now)
+    registrations.register(meeting, oz, now)
+    members.refresh_search_keys(Membership.group_id == group.id)
+
+    first = registration_views.registrations_page(meeting, "", 1, per_page=5)
+    second = registration_views.registrations_page(meeting, "", 2, per_page=5)
+    assert (first.total, len(first.items), first.pages, len(second.items)) == (7, 5, 2, 2)
+    assert {v.id for v in first.items}.isdisjoint({v.id for v in second.items})
+    for query in ("ozlem", "ÖZLEM", "yilmaz"):
+        found = registration_views.registrations_page(meeting, query, 1)
+        assert [v.user.id for v in found.items] == [oz.id] and found.total == 1
+    past_the_end = registration_views.registrations_page(meeting, "", 99, per_page=5)
+    assert past_the_end.page == 2  # the last page, not an empty one
+
+
+def test_unregistered_page_lists_only_members_not_registered(make, now):
+    from eventtrack.services import registration_views
+
+    group = make.group()
+    meeting = make.meeting(group, now=now)
+    going = make.member(group)
+    waiting = make.member(group)
+    registrations.register(meeting, going, now)
+    make.user()  # not a member: never listed
+    listed = registration_views.unregistered_page(meeting, "", 1)
+    assert {p.id for p in listed.items} == {waiting.id, group.memberships[0].user_id}
+    assert registration_views.unregistered_count(meeting) == listed.total == 2
