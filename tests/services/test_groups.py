@@ -103,3 +103,36 @@ def test_an_import_that_fails_at_its_tenth_row_leaves_nothing_of_it(make, monkey
     assert _committed_rows() == before
     assert _session_rows() == before
     assert db.session.scalar(select(User).where(User.email == "person1@example.com")) is None
+
+
+def test_update_group_checks_like_create(make):
+    group = make.group()
+    groups.update_group(group, " Renamed ", "new words", "Asia/Tokyo")
+    assert (group.name, group.description, group.default_timezone) == (
+        "Renamed",
+        "new words",
+        "Asia/Tokyo",
+    )
+    for name, timezone, field in (("", "UTC", "name"), ("G", "Mars/Olympus", "timezone")):
+        with pytest.raises(Invalid) as exc:
+            groups.update_group(group, name, "", timezone)
+        assert exc.value.field == field
+    with pytest.raises(Invalid) as exc:
+        groups.update_group(group, "G", "x" * 4001, "UTC")
+    assert exc.value.field == "description"
+
+
+def test_an_archived_group_takes_no_new_meetings_until_unarchived(make, now):
+    from eventtrack.services.errors import DomainError
+
+    group = make.group()
+    groups.require_active(group)
+    groups.archive_group(group, now)
+    groups.archive_group(group, now.replace(year=now.year + 1))  # archiving twice keeps the date
+    assert group.archived_at == now
+    with pytest.raises(DomainError) as exc:
+        groups.require_active(group)
+    assert exc.value.code == "archived"
+    groups.unarchive_group(group)
+    assert group.archived_at is None
+    groups.require_active(group)
