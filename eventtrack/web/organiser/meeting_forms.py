@@ -133,7 +133,7 @@ class MessageAttendeesForm(FlaskForm):
 
     audience = RadioField(
         "Who gets it",
-        choices=list(AUDIENCES.items()),
+        choices=[SelectChoice(value, label) for value, label in AUDIENCES.items()],
         default="registered",
         validators=[DataRequired()],
     )
