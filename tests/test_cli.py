@@ -1,5 +1,7 @@
 import email
 import email.policy
+import re
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -11,6 +13,8 @@ from eventtrack.models import (
     Registration,
     User,
 )
+from eventtrack.models.followup import FollowUp
+from eventtrack.models.vocabularies import FollowUpState
 from eventtrack.services import accounts
 from eventtrack.transaction import atomic
 
@@ -42,6 +46,41 @@ def test_demo_organiser_can_sign_in(runner, client):
     )
     assert response.status_code == 302
     assert b"Berlin Product Circle" in client.get("/organise/").data
+
+
+def test_demo_past_meeting_has_follow_ups_queued_and_some_done(runner, app, client, tmp_path):
+    """The payoff is there from the first `make run`: the worker delivers every attendee's
+    follow-up mail as .eml, and Ada's link opens her list with her follow-up marked done."""
+    app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "mail")
+    runner.invoke(args=["demo"])
+    past = db.session.scalars(select(Meeting).order_by(Meeting.starts_at)).first()
+    followup_mails = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.meeting_id == past.id, OutboxMessage.kind == "followup"
+        )
+    ).all()
+    assert len(followup_mails) == 7  # every attendee, the no-show not
+    assert past.followups_queued_at is not None
+    states = db.session.execute(select(FollowUp.state, FollowUp.promise)).all()
+    assert sorted(s for s, _ in states).count(FollowUpState.DONE) == 3
+    assert any(p for _, p in states)
+
+    result = runner.invoke(args=["outbox"])
+    assert result.exit_code == 0, result.output
+    delivered = {}
+    for eml in (tmp_path / "mail").glob("*.eml"):
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        delivered[message["Message-ID"]] = message
+    assert {m.message_id for m in followup_mails} <= delivered.keys()
+    [ada] = [m for m in followup_mails if m.recipient == "ada.lovelace@example.com"]
+    text = delivered[ada.message_id].get_body(("plain",)).get_content()
+    [link] = re.findall(r"http://\S+/p/\S+/followups", text)
+    page = client.get(urlsplit(link).path, follow_redirects=True)
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "Grace Hopper" in body and "Alan Turing" in body
+    assert "Send Alan the two client leads" in body
+    assert body.count(">Done ") == 1  # Grace: followed up the day after
 
 
 def test_create_organiser(runner):

@@ -1,4 +1,11 @@
-"""Demo data for a newcomer's first `make run`: one group, a past and an upcoming meeting."""
+"""Demo data for a newcomer's first `make run`: one group, a past and an upcoming meeting.
+
+The past meeting already shows the payoff: its attendees' follow-up mails are queued (the
+worker that `make run` starts writes them to instance/mail/ as .eml within seconds) and a few
+people have since marked follow-ups done or noted what they promised. Ada Lovelace is the
+attendee to look through: she met two people, noted one, followed up with one and promised
+another something; her follow-up mail links to her list.
+"""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,8 +14,8 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Connection, Registration, User
-from ..models.vocabularies import CheckinHow, ConnectionHow, RegistrationStatus
-from . import groups, meetings, registrations
+from ..models.vocabularies import CheckinHow, ConnectionHow, FollowUpState, RegistrationStatus
+from . import followup_mail, followups, groups, meetings, registrations
 from .meetings import MeetingDetails
 
 DEMO_ORGANISER = ("organiser@example.com", "Olivia Organiser", "demo-organiser-pw")
@@ -176,7 +183,36 @@ def load_demo(now: datetime) -> User | None:
             )
         )
     db.session.flush()
+    _follow_up(past, people, now)
     upcoming = meetings.create_meetings(group, evening(7))[0]
     for user in people[:6]:
         registrations.register(upcoming, user, now)
     return organiser
+
+
+# (who, whom they met, days after the meeting they marked it done) — and one promise.
+DONE = [(0, 1, 1), (2, 3, 2), (5, 4, 3)]
+PROMISE = (0, 2, "Send Alan the two client leads", 10)
+
+
+def _follow_up(past, people: list[User], now: datetime) -> None:
+    """Queue the past meeting's follow-up mails (due long ago), then the states people set
+    once they had their lists."""
+    followup_mail.queue_followups(past, now)
+    for owner, other, days in DONE:
+        followups.set_state(
+            past,
+            people[owner],
+            people[other].id,
+            FollowUpState.DONE,
+            past.ends_at + timedelta(days=days),
+        )
+    owner, other, text, due_in = PROMISE
+    followups.set_promise(
+        past,
+        people[owner],
+        people[other].id,
+        text,
+        (now + timedelta(days=due_in)).date(),
+        past.ends_at + timedelta(days=1),
+    )
