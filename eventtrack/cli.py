@@ -15,7 +15,7 @@ from .transaction import atomic
 
 
 def init_cli(app: Flask) -> None:
-    for command in (demo, create_organiser, api_token, deliver_outbox):
+    for command in (demo, create_organiser, api_token, deliver_outbox, queue_reminders):
         app.cli.add_command(command)
     register_followup_commands(app)
 
@@ -76,3 +76,10 @@ def deliver_outbox(limit, loop, interval):
         if not loop:
             break
         time.sleep(interval)
+
+
+@click.command("reminders")
+def queue_reminders():
+    """Queue the reminder emails of meetings whose reminder time has come."""
+    queued = worker.queue_due_reminders(utcnow())
+    click.echo(f"reminders queued {queued}")

@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 from flask import current_app
 
+from . import worker as worker_loop
 from .extensions import db
 from .models import Meeting, utcnow
 from .services import followup_mail, outbox
@@ -52,6 +53,7 @@ def run_once(limit: int, stop: threading.Event | None = None) -> outbox.Delivery
             click.echo(f"meeting {meeting.id}: {exc.message}", err=True)
     with atomic():
         followup_mail.queue_reminders(now)
+    worker_loop.queue_due_reminders(now)  # reminders before a meeting (services.reminders)
     transport = outbox.transport_from_config(current_app.config)
     return outbox.deliver_pending(transport, utcnow(), limit, stop=stop)
 

@@ -19,8 +19,15 @@ from datetime import datetime
 from flask import current_app
 
 from .extensions import db
-from .services import outbox
-from .transaction import has_unsaved_changes
+from .services import outbox, reminders
+from .transaction import atomic, has_unsaved_changes
+
+
+def queue_due_reminders(now: datetime) -> int:
+    """Queue the meeting reminders that are due, in a transaction of their own (called every
+    worker round, before delivery, and by ``flask reminders``)."""
+    with atomic():
+        return reminders.queue_due(now)
 
 
 def deliver_pending(

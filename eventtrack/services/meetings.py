@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, null, select, update
 
 from ..extensions import db
 from ..links import external_url
@@ -176,7 +176,10 @@ def _apply(meeting: Meeting, details: MeetingDetails, starts_local: datetime) ->
     meeting.checkin_opens_at = meeting.starts_at - timedelta(minutes=details.checkin_opens_minutes)
     meeting.checkin_closes_at = meeting.ends_at + timedelta(minutes=details.checkin_closes_minutes)
     meeting.followup_delay_minutes = details.followup_delay_minutes
-    meeting.reminder_minutes = details.reminder_minutes
+    # null(), not None: the ORM would let the column's default (24 h) replace a None.
+    meeting.reminder_minutes = (
+        null() if details.reminder_minutes is None else details.reminder_minutes
+    )
 
 
 def create_meetings(

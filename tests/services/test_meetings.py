@@ -131,7 +131,7 @@ def test_raising_capacity_moves_the_waitlist_up_in_order(make, now):
     more_room = meetings.details_of(m)
     more_room.capacity = 3
 
-    promoted = meetings.update_meeting(m, more_room, now)
+    promoted = meetings.update_meeting(m, more_room, now).promoted
 
     assert promoted == regs[1:3]
     assert [r.status for r in regs] == ["going", "going", "going", "waitlist"]
