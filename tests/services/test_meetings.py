@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import select
 
 from eventtrack.extensions import db
-from eventtrack.models import OutboxMessage
+from eventtrack.models import Meeting, OutboxMessage
 from eventtrack.services import meetings, registrations
-from eventtrack.services.errors import Invalid
+from eventtrack.services.errors import DomainError, Invalid
 from eventtrack.services.meetings import MeetingDetails
 
 
@@ -137,3 +137,157 @@ def test_raising_capacity_moves_the_waitlist_up_in_order(make, now):
     assert [r.status for r in regs] == ["going", "going", "going", "waitlist"]
     subjects = db.session.scalars(select(OutboxMessage.subject)).all()
     assert sum(s.startswith("A place opened up") for s in subjects) == 2
+
+
+# --- #13: the organiser's routine --------------------------------------------------------
+
+
+def mail_of(kind):
+    return list(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def registered(make, m, now, statuses=("going", "waitlist", "cancelled")):
+    people = []
+    for status in statuses:
+        person = make.member(m.group)
+        make.registration(m, person, status=status)
+        people.append(person)
+    return people
+
+
+def test_a_new_time_or_place_mails_everyone_registered_once_per_change(make, now):
+    m = make.meeting(make.group(), now=now, venue="Factory", capacity=10)
+    going, waiting, cancelled = registered(make, m, now)
+    later = meetings.details_of(m)
+    later.starts_local += timedelta(hours=1)
+    later.ends_local += timedelta(hours=1)
+
+    update = meetings.update_meeting(m, later, now)
+    assert (update.told, update.changed) == (2, ("time",))
+    moved = meetings.details_of(m)
+    moved.venue = "Rooftop"
+    update = meetings.update_meeting(m, moved, now + timedelta(seconds=1))
+    assert (update.told, update.changed) == (2, ("place",))
+
+    mail = mail_of("meeting_changed")
+    assert len(mail) == 4
+    assert {x.recipient for x in mail} == {going.email, waiting.email}
+    assert "Rooftop" in mail[-1].body_text and "Factory" in mail[-1].body_text
+    assert m.local(m.starts_at).strftime("%H:%M") in mail[0].body_text
+
+
+def test_a_title_only_edit_mails_nobody(make, now):
+    m = make.meeting(make.group(), now=now, capacity=10)
+    registered(make, m, now)
+    renamed = meetings.details_of(m)
+    renamed.title = "New name"
+    update = meetings.update_meeting(m, renamed, now)
+    assert (update.told, update.changed) == (0, ())
+    assert mail_of("meeting_changed") == []
+
+
+def test_moving_a_meeting_into_the_past_is_refused_but_a_past_meeting_stays_editable(make, now):
+    m = make.meeting(make.group(), now=now, starts_in=timedelta(days=-7))
+    fixed = meetings.details_of(m)
+    fixed.title, fixed.capacity = "Corrected title", 12
+    meetings.update_meeting(m, fixed, now)  # same (past) start: allowed
+    assert m.title == "Corrected title"
+    earlier = meetings.details_of(m)
+    earlier.starts_local -= timedelta(days=1)
+    earlier.ends_local -= timedelta(days=1)
+    with pytest.raises(Invalid, match="in the past") as exc:
+        meetings.update_meeting(m, earlier, now)
+    assert exc.value.field == "date"
+
+
+def test_a_new_meeting_in_the_past_is_refused(make):
+    now = datetime(2027, 3, 10, tzinfo=UTC)
+    with pytest.raises(Invalid, match="in the past") as exc:
+        meetings.create_meetings(make.group(), details(), now=now)
+    assert exc.value.field == "date"
+    assert meetings.create_meetings(make.group(), details(), now=now - timedelta(days=7))
+
+
+def test_a_meeting_at_the_same_start_of_the_same_group_is_refused_unless_asked(make):
+    group = make.group()
+    meetings.create_meetings(group, details())
+    with pytest.raises(Invalid, match="already has a meeting at that time") as exc:
+        meetings.create_meetings(group, details(title="Copy"))
+    assert exc.value.code == "duplicate_meeting" and exc.value.field == "date"
+    with pytest.raises(Invalid):  # a series whose 3rd date is taken
+        meetings.create_meetings(
+            group, details(starts_local=datetime(2027, 2, 23, 18, 30)), "weekly", 3
+        )
+    assert meetings.create_meetings(make.group(), details())  # another group: fine
+    assert meetings.create_meetings(group, details(title="On purpose"), duplicate_ok=True)
+
+
+def test_end_must_follow_start(make):
+    with pytest.raises(Invalid) as exc:
+        meetings.create_meetings(make.group(), details(ends_local=datetime(2027, 3, 9, 18, 30)))
+    assert exc.value.field == "ends_local"
+
+
+def test_copy_lands_on_the_next_free_weekly_slot_after_the_last_meeting(make):
+    group = make.group()
+    series = meetings.create_meetings(group, details(), "weekly", 3)
+    now = series[0].starts_at - timedelta(days=1)
+    copy = meetings.copy_of_last(group, now)
+    assert copy.starts_local == datetime(2027, 3, 30, 18, 30)  # the week after the 3rd
+    meetings.create_meetings(group, copy)  # saved: the next copy moves on, no duplicate
+    assert meetings.copy_of_last(group, now).starts_local == datetime(2027, 4, 6, 18, 30)
+
+
+def test_copy_keeps_a_monthly_rhythm_and_skips_past_dates(make):
+    group = make.group()
+    meetings.create_meetings(group, details(), "monthly", 2)  # 2nd Tuesdays: 9 Mar, 13 Apr
+    copy = meetings.copy_of_last(group, datetime(2027, 3, 1, tzinfo=UTC))
+    assert copy.starts_local == datetime(2027, 5, 11, 18, 30)
+    late = meetings.copy_of_last(group, datetime(2027, 6, 20, tzinfo=UTC))
+    assert late.starts_local == datetime(2027, 7, 13, 18, 30)  # 2nd Tuesday of July
+    assert late.ends_local - late.starts_local == timedelta(hours=2, minutes=30)
+
+
+def test_cancel_then_uncancel_tells_the_registered_each_time(make, now):
+    m = make.meeting(make.group(), now=now)
+    registered(make, m, now)
+    assert meetings.cancel_meeting(m, now) == 2
+    assert meetings.uncancel_meeting(m, now) == 2
+    assert m.status == "scheduled"
+    assert meetings.uncancel_meeting(m, now) == 0  # already on
+    assert meetings.cancel_meeting(m, now + timedelta(seconds=1)) == 2  # told again
+    assert len(mail_of("meeting_cancelled")) == 4
+    assert len(mail_of("meeting_uncancelled")) == 2
+
+
+def test_a_meeting_whose_start_passed_cannot_be_uncancelled(make, now):
+    m = make.meeting(make.group(), now=now, starts_in=timedelta(hours=-1), status="cancelled")
+    with pytest.raises(DomainError) as exc:
+        meetings.uncancel_meeting(m, now)
+    assert exc.value.code == "meeting_over"
+    assert m.status == "cancelled"
+
+
+def test_delete_only_a_meeting_nobody_registered_for(make, now):
+    group = make.group()
+    empty = make.meeting(group, now=now)
+    used = make.meeting(group, now=now, starts_in=timedelta(days=8))
+    make.registration(used, status="cancelled")  # even a cancelled registration is history
+    meetings.delete_meeting(empty)
+    assert db.session.get(Meeting, empty.id) is None
+    with pytest.raises(DomainError, match="cancel it instead") as exc:
+        meetings.delete_meeting(used)
+    assert exc.value.code == "meeting_has_registrations"
+    assert db.session.get(Meeting, used.id) is not None
+
+
+def test_no_reminder_is_stored_as_null(make):
+    [m] = meetings.create_meetings(make.group(), details(reminder_minutes=None))
+    db.session.expire_all()
+    assert m.reminder_minutes is None
+    with pytest.raises(Invalid):
+        meetings.create_meetings(make.group(), details(reminder_minutes=8 * 24 * 60))
