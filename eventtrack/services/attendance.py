@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
+from ..models.search import like_pattern
 from ..models.vocabularies import CheckinHow, RegistrationStatus
 from . import checkin, members, rules
 
@@ -109,27 +110,58 @@ class Found:
     person: members.Person
 
 
-def search(meeting: Meeting, query: str, limit: int = 30) -> list[Found]:
-    """Registrations of ``meeting`` whose visible name, email or visible company contains
-    ``query``: a name or company the organisers may not see is neither shown nor matched."""
-    query = (query or "").strip().lower()[:100]
+class Matches(list):
+    """The registrations a door search shows (a list of ``Found``) and ``total``, how many
+    matched in all: the list says "30 of 5,009 shown" instead of stopping without a word."""
+
+    def __init__(self, found: list[Found], total: int, limit: int):
+        super().__init__(found)
+        self.total = total
+        self.limit = limit
+
+    @property
+    def cut(self) -> bool:
+        """More matched than are shown."""
+        return self.total > len(self)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(meeting: Meeting, query: str, limit: int = 30) -> Matches:
+    """Registrations of ``meeting`` matching ``query`` whatever its case and accents ("ozlem"
+    finds "Özlem" on SQLite and PostgreSQL alike), by name, email or company as the organisers
+    may see them: a name or company they may not see is neither shown nor matched. One query,
+    which also counts every match (a window count over the same rows).
+
+    The match is on ``Membership.search_key`` (``models.search.fold`` of what the organisers
+    may see) and on the address; the visible name and company, lowered, still match too, so a
+    membership whose key was written before it was kept up to date is never hidden.
+    """
+    query = (query or "").strip()[:100]
     person, membership, on = members.people_columns(literal(meeting.group_id), User.id)
     name, company = person[1], person[3]
     stmt = (
-        select(Registration, *person)
+        select(Registration, *person, func.count().over())
         .join(User, User.id == Registration.user_id)
         .outerjoin(membership, on)
         .where(Registration.meeting_id == meeting.id)
         .order_by(func.lower(name), Registration.id)
         .limit(limit)
     )
-    if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = like_pattern(query)
+    if pattern != "%%":
+        lowered = "%" + _escape_like(query.lower()) + "%"
         stmt = stmt.where(
             or_(
-                func.lower(name).like(pattern, escape="\\"),
+                membership.search_key.like(pattern, escape="\\"),
                 User.email.like(pattern, escape="\\"),
-                func.lower(company).like(pattern, escape="\\"),
+                User.email.like(lowered, escape="\\"),
+                func.lower(name).like(lowered, escape="\\"),
+                func.lower(company).like(lowered, escape="\\"),
             )
         )
-    return [Found(row[0], members.person_of(row[1:])) for row in db.session.execute(stmt)]
+    rows = db.session.execute(stmt).all()
+    found = [Found(row[0], members.person_of(row[1:6])) for row in rows]
+    return Matches(found, rows[0][-1] if rows else 0, limit)

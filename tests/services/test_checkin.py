@@ -627,6 +627,58 @@ def test_search_finds_by_name_email_or_company(door, make, now):
     assert names("") == ["Ana Ruiz", "Bob 100%"]
 
 
+def _keyed(group, user, *, engaged=False):
+    """Write the membership's search key as it is kept (``models.search.fold`` of what the
+    organisers may see: the account's name and company once engaged, else the typed name)."""
+    from eventtrack.models.search import fold
+
+    membership = db.session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
+    )
+    parts = (
+        (user.name, user.email, user.company) if engaged else (membership.typed_name, user.email)
+    )
+    membership.search_key = fold(*parts)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("query", ["Özlem", "ÖZLEM", "ozlem", "özlem", "YILMAZ", "Müller"])
+def test_search_ignores_case_and_accents_on_both_databases(door, make, now, query):
+    ozlem = make.member(door.group, name="Özlem Yılmaz-Müller", email="oy@example.com")
+    other = make.member(door.group, name="Oscar Other", email="oscar@example.com")
+    for user in (ozlem, other):
+        make.registration(door.meeting, user)
+        _keyed(door.group, user)
+
+    assert [f.person.name for f in attendance.search(door.meeting, query)] == [
+        "Özlem Yılmaz-Müller"
+    ]
+
+
+def test_search_by_a_company_the_organisers_may_not_see_finds_nobody(door, make, now):
+    hidden = make.member(door.group, name="Zoë Zed", email="zz@example.com", company="Ünicorn")
+    make.registration(door.meeting, hidden)
+    _keyed(door.group, hidden)  # not engaged: her company is hers, not the organisers'
+
+    assert list(attendance.search(door.meeting, "unicorn")) == []
+    assert [f.person.name for f in attendance.search(door.meeting, "zoe")] == ["Zoë Zed"]
+
+
+def test_search_is_one_query_and_counts_every_match(door, make, count_queries):
+    make.registrations(door.meeting, 45)  # people P0…P44, not members: found by address only
+    assert door.meeting.group_id  # loaded: the count below is the searches' alone
+
+    with count_queries() as counter:
+        everyone = attendance.search(door.meeting, "")
+        some = attendance.search(door.meeting, "p1")
+        nobody = attendance.search(door.meeting, "nobody-at-all")
+
+    assert counter.count == 3  # one each, the count included
+    assert (len(everyone), everyone.total, everyone.cut) == (30, 45, True)
+    assert (len(some), some.total, some.cut) == (11, 11, False)  # p1, p10…p19
+    assert (len(nobody), nobody.total, nobody.cut) == (0, 0, False)
+
+
 @pytest.mark.parametrize(
     ("code", "token"),
     [
@@ -742,3 +794,66 @@ def test_organiser_walk_in_may_go_over_capacity(make, now):
     result = checkin.walk_in(meeting, "Guest", "guest@example.com", organiser, now)
 
     assert result.status == "checked_in"
+
+
+# --- A full meeting at the kiosk, then the organiser's walk-in (#13) ------------------------
+
+
+def _full_meeting(make, now):
+    organiser = make.organiser()
+    group = make.group(organiser)
+    meeting = make.meeting(group, starts_in=timedelta(minutes=10), capacity=1, now=now)
+    make.registration(meeting, make.member(group))
+    return organiser, meeting
+
+
+def test_kiosk_at_a_full_meeting_says_the_newcomer_is_on_the_waitlist(make, now):
+    _, meeting = _full_meeting(make, now)
+
+    result = checkin.self_check_in_by_email(meeting, "New", "new@example.com", now, "kiosk")
+
+    assert (result.status, result.waitlisted, result.ok) == ("not_open", True, False)
+    assert "you are on the waitlist" in result.message
+    [reg] = [r for r in meeting.registrations if r.user.email == "new@example.com"]
+    assert (reg.status, reg.checked_in_at) == ("waitlist", None)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_kiosk_at_a_full_meeting_gives_someone_already_waiting_the_same_answer(make, now):
+    _, meeting = _full_meeting(make, now)
+    waiting = make.registration(
+        meeting, make.member(meeting.group, email="w@example.com"), "waitlist"
+    )
+
+    first = checkin.self_check_in_by_email(meeting, "W", "w@example.com", now, "poster")
+    new = checkin.self_check_in_by_email(meeting, "N", "n@example.com", now, "poster")
+
+    assert (first.status, first.waitlisted) == (new.status, new.waitlisted) == ("not_open", True)
+    assert fresh(waiting).status == "waitlist"
+    assert [e.registration_id for e in events(status="not_open")][0] == waiting.id
+
+
+def test_replayed_kiosk_ticket_still_says_waitlisted(make, now):
+    _, meeting = _full_meeting(make, now)
+    args = (meeting, "New", "new@example.com", now, "kiosk")
+
+    first = checkin.self_check_in_by_email(*args, nonce="ticket-nonce-1")
+    again = checkin.self_check_in_by_email(*args, nonce="ticket-nonce-1")
+
+    assert again.replayed and (again.status, again.waitlisted) == ("not_open", True)
+    assert first.registration_id == again.registration_id
+
+
+def test_organiser_letting_in_someone_the_kiosk_waitlisted_counts_a_walk_in(make, now):
+    organiser, meeting = _full_meeting(make, now)
+    checkin.self_check_in_by_email(meeting, "New", "new@example.com", now, "kiosk")
+    assert attendance.counts(meeting).walk_ins == 0
+
+    result = checkin.walk_in(meeting, "New", "new@example.com", organiser, now)
+
+    assert result.status == "checked_in"
+    [reg] = [r for r in meeting.registrations if r.user.email == "new@example.com"]
+    reg = fresh(reg)
+    assert (reg.status, reg.checkin_how, reg.checked_in_by_id) == ("going", "walk_in", organiser.id)
+    counts = attendance.counts(meeting)
+    assert (counts.walk_ins, counts.checked_in, counts.waitlist) == (1, 1, 0)
