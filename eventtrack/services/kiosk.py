@@ -30,9 +30,11 @@ class CodeRejected(DomainError):
 
     STATUS = {"invalid": 404, "expired": 410, "not_open": 409}
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, meeting: Meeting | None = None):
         super().__init__(code, message)
         self.status = self.STATUS[code]
+        # ``not_open``: the meeting, so the door can say when its check-in opens.
+        self.meeting = meeting
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def verify(code: str, now: datetime) -> Grant:
         opens = meeting.local(meeting.checkin_opens_at).strftime("%a %d %b, %H:%M")
         closes = meeting.local(meeting.checkin_closes_at).strftime("%H:%M")
         raise CodeRejected(
-            "not_open", f"Check-in for {meeting.title} is open {opens}–{closes}, not now."
+            "not_open", f"Check-in for {meeting.title} is open {opens}–{closes}, not now.", meeting
         )
     return Grant(meeting=meeting, how=how)
 

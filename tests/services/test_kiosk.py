@@ -110,3 +110,18 @@ def test_forged_ticket_is_invalid(meeting, now):
     with pytest.raises(CodeRejected) as exc:
         kiosk.verify_ticket(ticket[:-2] + "xx")
     assert exc.value.code == "invalid"
+
+
+def test_a_poster_code_outside_the_window_names_its_meeting(meeting):
+    """The door page says when check-in opens (web.door), so the refusal carries the meeting."""
+    with pytest.raises(CodeRejected) as exc:
+        kiosk.verify(kiosk.poster_code(meeting), meeting.checkin_opens_at - timedelta(minutes=5))
+
+    assert (exc.value.code, exc.value.status, exc.value.meeting) == ("not_open", 409, meeting)
+
+
+def test_a_forged_code_names_no_meeting(meeting, now):
+    with pytest.raises(CodeRejected) as exc:
+        kiosk.verify(kiosk.kiosk_code(meeting, now)[:-2] + "zz", now)
+
+    assert (exc.value.code, exc.value.meeting) == ("invalid", None)

@@ -435,3 +435,108 @@ def test_forged_ticket_checks_nobody_in(door, client, auth, now):
 def test_attendee_scanner_page_opens_without_sign_in(client):
     html = client.get("/door/scan-in").get_data(as_text=True)
     assert 'data-mode="navigate"' in html
+
+
+# --- What a newcomer tripped on (#13) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["Özlem", "ÖZLEM", "ozlem"])
+def test_manual_search_ignores_case_and_accents(door, client, make, query):
+    from eventtrack.models import Membership
+    from eventtrack.models.search import fold
+
+    ozlem = make.member(door.group, name="Özlem Şahin", email="os@example.com")
+    make.registration(door.meeting, ozlem)
+    membership = db.session.scalar(select(Membership).where(Membership.user_id == ozlem.id))
+    membership.search_key = fold(membership.typed_name, ozlem.email)  # as it is kept
+    db.session.commit()
+
+    html = client.get(f"/door/m/{door.meeting.id}/manual?q={query}&partial=1").get_data(
+        as_text=True
+    )
+
+    assert "Özlem Şahin" in html and "Ana Ruiz" not in html
+
+
+def test_manual_list_says_how_many_it_does_not_show(door, client, make):
+    make.registrations(door.meeting, 40)  # 41 with Ana
+
+    page = client.get(f"/door/m/{door.meeting.id}/manual").get_data(as_text=True)
+    narrowed = client.get(f"/door/m/{door.meeting.id}/manual?q=p1&partial=1").get_data(as_text=True)
+
+    assert "30 of 41 shown — type to search." in page
+    assert page.count('class="card row-card"') == 30
+    assert "shown" not in narrowed  # p1, p10…p19: all of them
+
+
+def test_manual_list_of_another_organisers_meeting_is_not_found(door, client, make, auth):
+    auth.login_as(make.organiser())
+    assert client.get(f"/door/m/{door.meeting.id}/manual?q=ana").status_code == 404
+
+
+def _full(door, make):
+    door.meeting.capacity = 1  # Ana has the one place
+    db.session.commit()
+
+
+def test_kiosk_at_a_full_meeting_says_you_are_on_the_waitlist(door, client, auth, make, now):
+    _full(door, make)
+    auth.logout()
+    code = kiosk.kiosk_code(door.meeting, now)
+
+    response = client.post(
+        f"/door/in/{code}",
+        data={"ticket": _ticket(client, code), "name": "Nina", "email": "nina@example.com"},
+    )
+
+    html = response.get_data(as_text=True)
+    assert "You are on the waitlist for March meetup." in html
+    assert "could not check you in" in html and "they can still let you in" in html
+    assert "Please see an organiser at the door.</small>" not in html
+
+
+def test_walk_in_of_someone_the_kiosk_waitlisted_counts_as_a_walk_in(door, client, auth, make, now):
+    _full(door, make)
+    checkin.self_check_in_by_email(door.meeting, "Nina", "nina@example.com", now, "kiosk")
+    live = client.get(f"/door/m/{door.meeting.id}").get_data(as_text=True)
+    assert 'data-count="walk_ins">0<' in live
+
+    response = client.post(
+        f"/door/m/{door.meeting.id}/walk-in",
+        data={"name": "Nina", "email": "nina@example.com", "company": ""},
+        follow_redirects=True,
+    )
+
+    html = response.get_data(as_text=True)
+    assert "Checked in: Nina" in html
+    assert 'data-count="walk_ins">1<' in html
+
+
+def test_poster_before_the_window_says_when_check_in_opens(door, client, auth, make, now):
+    later = make.meeting(door.group, starts_in=timedelta(hours=3), now=now, title="Evening")
+    make.registration(later, door.ana)
+    opens = later.local(later.checkin_opens_at).strftime("%H:%M")
+
+    for who in (door.ana, None):  # signed in with a registration, and a stranger
+        auth.login_as(who) if who else auth.logout()
+        response = client.get(f"/door/in/{kiosk.poster_code(later)}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 409
+        assert f"Check-in opens at {opens}" in html
+        assert "Error 409" not in html and "can't be done" not in html
+        assert 'name="email"' not in html
+
+
+def test_kiosk_code_after_the_window_says_check_in_closed(door, client, auth, now, monkeypatch):
+    auth.login_as(door.ana)
+    over = now + timedelta(hours=4)
+    code = kiosk.kiosk_code(door.meeting, over)
+    monkeypatch.setattr("eventtrack.web.door.routes.utcnow", lambda: over)
+
+    response = client.get(f"/door/in/{code}")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    closes = door.meeting.local(door.meeting.checkin_closes_at).strftime("%H:%M")
+    assert f"Check-in closed at {closes}" in html
+    assert fresh(door.reg).checked_in_at is None

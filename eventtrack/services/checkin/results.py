@@ -56,6 +56,8 @@ class CheckinResult:
     checked_in_at: datetime | None = None
     first_time: bool = False
     replayed: bool = False
+    # At the kiosk or poster: the meeting is full, and the person is on its waitlist.
+    waitlisted: bool = False
 
     @property
     def ok(self) -> bool:

@@ -108,13 +108,7 @@ def _walk_in(meeting, name, email, actor, now, company, how, nonce, before_commi
         reg = _registration(meeting, user)
         if inserted:
             if full:
-                result = CheckinResult(
-                    status=NOT_OPEN,
-                    message="The meeting is full: you are on the waitlist. Please see an "
-                    "organiser at the door.",
-                    registration_id=reg.id,
-                    name=user.name,
-                )
+                result = _waitlisted(meeting, reg, user)
                 return commit_attempt(result, nonce, registration_id=reg.id, how=how, **finish)
             result = CheckinResult(
                 status=CHECKED_IN,
@@ -128,11 +122,14 @@ def _walk_in(meeting, name, email, actor, now, company, how, nonce, before_commi
                 result, nonce, registration_id=reg.id, how=CheckinHow.WALK_IN, **finish
             )
     if by_organiser:
+        # Someone without a place (the kiosk put them on the waitlist when the meeting was
+        # full) let in by an organiser is a walk-in, and the door counts them as one; someone
+        # who had, or gave up, a registration of their own is checked in on it by hand.
         return attempt(
             reg,
             actor,
             now,
-            CheckinHow.MANUAL,
+            CheckinHow.WALK_IN if reg.status == WAITLIST else CheckinHow.MANUAL,
             nonce,
             enforce_window=False,
             from_statuses=ANY_STATUS,
@@ -152,7 +149,24 @@ def _walk_in(meeting, name, email, actor, now, company, how, nonce, before_commi
             from_statuses=ANY_STATUS,
             before_commit=before_commit,
         )
+    if reg.status == WAITLIST:
+        # Full, and already waiting: the same answer a newcomer gets when it puts them there.
+        result = _waitlisted(meeting, reg, user)
+        return commit_attempt(result, nonce, registration_id=reg.id, how=how, **finish)
     return attempt(reg, actor, now, how, nonce, enforce_window=True, before_commit=before_commit)
+
+
+def _waitlisted(meeting: Meeting, reg: Registration, user: User) -> CheckinResult:
+    """The answer at the kiosk or poster when the meeting is full: not checked in, on the
+    waitlist, an organiser can still let them in (a walk-in)."""
+    return CheckinResult(
+        status=NOT_OPEN,
+        message=f"{meeting.title} is full: you are on the waitlist. An organiser at the door "
+        "can still let you in.",
+        registration_id=reg.id,
+        name=user.name,
+        waitlisted=True,
+    )
 
 
 def self_check_in(meeting: Meeting, user: User, now: datetime, how: str) -> CheckinResult | None:
@@ -206,4 +220,5 @@ def self_check_in_by_email(
                 "ticket_used",
                 "This form has been used already. Scan the code at the door again.",
             )
+        result.waitlisted = result.status == NOT_OPEN and reg.status == WAITLIST
     return result

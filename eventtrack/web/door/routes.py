@@ -16,7 +16,8 @@ from flask_login import current_user, login_required
 
 from ...links import external_url
 from ...models import utcnow
-from ...services import access, attendance, checkin, kiosk, passes
+from ...models.vocabularies import MeetingStatus
+from ...services import access, attendance, checkin, kiosk, passes, rules
 from ...services.errors import Invalid
 from ...transaction import atomic
 from .. import ratelimit
@@ -240,6 +241,18 @@ def attendee_scanner():
     return render_template("door/scanner.html", meeting=None, mode="navigate")
 
 
+def _not_open(meeting, now):
+    """The door's own page for a code used outside the check-in window: when it opens (or
+    that it has closed), not an error code. Still 409: nothing was checked in."""
+    return render_template(
+        "door/not_open.html",
+        meeting=meeting,
+        early=now < meeting.checkin_opens_at,
+        same_day=meeting.local(now).date() == meeting.local(meeting.checkin_opens_at).date(),
+        cancelled=meeting.status == MeetingStatus.CANCELLED,
+    ), 409
+
+
 @bp.route("/in/<code>", methods=["GET", "POST"])
 @ratelimit.kiosk_by_email
 def self_checkin(code: str):
@@ -265,25 +278,36 @@ def self_checkin(code: str):
         except Invalid as exc:
             getattr(form, exc.field or "email", form.email).errors.append(exc.message)
             return render_template("door/self_checkin.html", form=form, meeting=grant.meeting), 422
+        if result.status == checkin.NOT_OPEN and not rules.check_in_open(grant.meeting, now):
+            return _not_open(grant.meeting, now)
         # Whoever typed the address may not own it: answer with what they typed, nothing more.
         return render_template(
             "door/self_done.html",
             meeting=grant.meeting,
             ok=result.ok,
+            waitlisted=result.waitlisted,
             typed_name=form.name.data,
             by_email=True,
         )
-    grant = kiosk.verify(code, now)
+    try:
+        grant = kiosk.verify(code, now)
+    except kiosk.CodeRejected as exc:
+        if exc.meeting is None:
+            raise
+        return _not_open(exc.meeting, now)
     me = member_at(grant.meeting.id)  # signed in, or holding this meeting's pass
-    if me is not None:
-        result = checkin.self_check_in(grant.meeting, me, now, grant.how)
-        if result is not None:
-            return render_template(
-                "door/self_done.html",
-                meeting=grant.meeting,
-                ok=result.ok,
-                result=result,
-                by_email=False,
-            ), (200 if result.ok else 409)
+    # None: not signed in, or no registration here; they give their email below.
+    result = checkin.self_check_in(grant.meeting, me, now, grant.how) if me else None
+    closed = not rules.check_in_open(grant.meeting, now)
+    if result is not None and result.status == checkin.NOT_OPEN and closed:
+        return _not_open(grant.meeting, now)
+    if result is not None:
+        return render_template(
+            "door/self_done.html",
+            meeting=grant.meeting,
+            ok=result.ok,
+            result=result,
+            by_email=False,
+        ), (200 if result.ok else 409)
     form.ticket.data = kiosk.ticket_for(grant)
     return render_template("door/self_checkin.html", form=form, meeting=grant.meeting)
