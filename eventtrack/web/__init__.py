@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -27,6 +28,17 @@ def _format_local(when: datetime | None, meeting, fmt: str = "%a %d %b %Y, %H:%M
     if when is None:
         return ""
     return meeting.local(when).strftime(fmt)
+
+
+def _own_words(exc: HTTPException) -> str | None:
+    """What a page says about ``exc``: a sentence the code chose (``abort(400, "…")``), else
+    None, and the error page says it in the app's words (templates/errors/error.html), never
+    Werkzeug's ("The requested URL was not found on the server…")."""
+    if isinstance(exc, CSRFError):
+        return "This form was open too long or came from elsewhere. Reload the page and try again."
+    if exc.description == type(exc).description:
+        return None
+    return exc.description
 
 
 def init_web(app: Flask) -> None:
@@ -90,9 +102,9 @@ def init_web(app: Flask) -> None:
             if fields and exc.code in (400, 422):
                 message = "Invalid input: " + ", ".join(sorted(fields)) + "."
             return json_error(exc.code or 500, code, message, fields or None)
-        return render_template(
-            "errors/error.html", status=exc.code, message=exc.description
-        ), exc.code
+        return render_template("errors/error.html", status=exc.code, message=_own_words(exc)), (
+            exc.code
+        )
 
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.globals["now_year"] = lambda: datetime.now().year

@@ -1,8 +1,10 @@
+from html import unescape
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eventtrack.extensions import db
-from eventtrack.models import OutboxMessage, Registration
+from eventtrack.models import Membership, OutboxMessage, Registration, User
 from eventtrack.services import accounts
 from tests.qr import decode
 
@@ -180,3 +182,143 @@ def test_linkedin_url_is_rebuilt_from_its_parts(client, make, auth):
     auth.login_as(member)
     client.post("/me", data={"name": "Mia", "linkedin_url": "http://www.LinkedIn.com/in/mia?x=1#f"})
     assert member.linkedin_url == "https://www.linkedin.com/in/mia?x=1"
+
+
+# --- What a newcomer tripped on (#13) -------------------------------------------------------
+
+
+def _past_with_a_connection(make, now):
+    from tests.followup_scenarios import attend, meet, past_meeting
+
+    meeting = past_meeting(make.group(), now, title="Pricing night")
+    ada = attend(meeting, name="Ada Lovelace")
+    grace = attend(meeting, name="Grace Hopper", company="Navy")
+    meet(meeting, ada, grace)
+    db.session.commit()
+    reg = db.session.scalar(select(Registration).where(Registration.user_id == ada.id))
+    return meeting, reg
+
+
+def test_pass_after_the_meeting_leads_with_the_follow_up_list(client, make, now):
+    meeting, reg = _past_with_a_connection(make, now)
+
+    html = client.get(f"/p/{reg.pass_token}").get_data(as_text=True)
+
+    assert "Your follow-ups" in html and "Grace Hopper" in html
+    link = f'href="/f/{meeting.id}"'
+    assert link in html
+    assert html.index(link) < html.index("This meeting is over")
+    assert "You have a place" not in html
+    assert f"/p/{reg.pass_token}/qr.svg" not in html
+    assert "Connect: who I met tonight" not in html
+    assert client.get(f"/f/{meeting.id}").status_code == 200  # the pass opens the list
+
+
+def test_pass_after_the_meeting_shows_an_organiser_no_follow_ups(client, make, auth, now):
+    meeting, reg = _past_with_a_connection(make, now)
+    organiser = db.session.scalar(
+        select(Membership.user_id).where(
+            Membership.group_id == meeting.group_id, Membership.role == "organiser"
+        )
+    )
+    auth.login_as(db.session.get(User, organiser))
+
+    html = client.get(f"/p/{reg.pass_token}").get_data(as_text=True)
+
+    assert "as an organiser" in html and "This meeting is over" in html
+    assert "Grace Hopper" not in html and "Your follow-ups" not in html
+
+
+def test_pass_before_the_meeting_still_shows_the_place_and_qr(client, make, now):
+    meeting = make.meeting(make.group(), now=now)
+    reg = make.registration(meeting, make.member(meeting.group))
+    html = client.get(f"/p/{reg.pass_token}").get_data(as_text=True)
+    assert "You have a place" in html and f"/p/{reg.pass_token}/qr.svg" in html
+    assert "Your follow-ups" not in html
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "sentence"),
+    [
+        ("get", "/no/such/page", 404, "There is nothing here."),
+        ("get", "/p/not-a-token", 404, "No such pass."),
+        ("put", "/", 405, "This page can't be used that way."),
+    ],
+)
+def test_error_pages_use_the_apps_own_words(client, method, path, status, sentence):
+    response = getattr(client, method)(path)
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == status
+    assert sentence in html
+    assert "requested URL" not in html and "not allowed for the requested" not in html
+    assert "Go to the start page" in html
+
+
+def test_member_cancels_only_after_confirming_and_is_told_by_mail(client, make, auth, now):
+    group = make.group()
+    meeting = make.meeting(group, now=now, title="Pricing night")
+    member = make.member(group, email="mia@example.com")
+    auth.login_as(member)
+    client.post(f"/m/{meeting.id}/rsvp", data={"status": "going"})
+    reg = db.session.scalar(select(Registration))
+
+    page = client.get(f"/m/{meeting.id}").get_data(as_text=True)
+    assert 'name="status" value="cancelled"' not in page  # one tap does not cancel
+    assert f'href="/m/{meeting.id}?cancel=1#cancel"' in page
+
+    confirm = client.get(f"/m/{meeting.id}?cancel=1").get_data(as_text=True)
+    assert "Cancel your place?" in confirm and "Keep my place" in confirm
+    assert 'name="status" value="cancelled"' in confirm
+    assert reg.status == "going"  # asking changes nothing
+
+    response = client.post(f"/m/{meeting.id}/rsvp", data={"status": "cancelled"})
+    assert response.status_code == 302 and reg.status == "cancelled"
+    [mail] = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "registration_cancelled")
+    ).all()
+    assert mail.recipient == "mia@example.com" and mail.subject == "Cancelled: Pricing night"
+    assert "Your place at Pricing night" in mail.body_text and "RSVP again" in mail.body_text
+    assert f"http://eventtrack.test/m/{meeting.id}" in mail.body_html
+
+    client.post(f"/m/{meeting.id}/rsvp", data={"status": "cancelled"})  # twice: one mail
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "registration_cancelled")
+        )
+        == 1
+    )
+
+
+def test_leaving_the_waitlist_is_confirmed_in_its_own_words(client, make, auth, now):
+    group = make.group()
+    meeting = make.meeting(group, now=now, capacity=1)
+    make.registration(meeting, make.member(group))
+    member = make.member(group)
+    auth.login_as(member)
+    client.post(f"/m/{meeting.id}/rsvp", data={"status": "going"})
+
+    confirm = client.get(f"/m/{meeting.id}?cancel=1").get_data(as_text=True)
+    assert "Leave the waitlist?" in confirm and "Yes, leave the waitlist" in confirm
+    client.post(f"/m/{meeting.id}/rsvp", data={"status": "cancelled"})
+    mail = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.kind == "registration_cancelled")
+    )
+    assert "You have left the waitlist" in mail.body_text
+
+
+def test_waitlist_mail_never_asks_to_cancel_for_the_waitlist(make, now):
+    from eventtrack.services import registrations
+
+    group = make.group()
+    meeting = make.meeting(group, now=now, capacity=1)
+    registrations.register(meeting, make.member(group), now)
+    registrations.register(meeting, make.member(group), now)
+    going, waiting = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+    assert "waitlist gets your place" in going.body_text
+    assert "waitlist gets your place" in going.body_html
+    for body in (waiting.body_text, waiting.body_html):
+        assert "you are on the waitlist" in body
+        assert "gets your place" not in body and "cancel" not in body.lower()

@@ -4,9 +4,19 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from ...extensions import csrf, db
+from ...links import external_url
 from ...models import Meeting, utcnow
 from ...models.vocabularies import MeetingStatus, RegistrationStatus
-from ...services import access, accounts, meetings, passes, profiles, registrations
+from ...services import (
+    access,
+    accounts,
+    followups,
+    meetings,
+    outbox,
+    passes,
+    profiles,
+    registrations,
+)
 from ...services.errors import DomainError, NotFound
 from ...transaction import atomic
 from .. import ratelimit
@@ -67,6 +77,14 @@ def pass_page(token: str):
         # (web.actor). A signed-in browser keeps its own account; a link someone sends you
         # must not swap your account for theirs.
         remember_pass(reg)
+    over = reg.meeting.ends_at <= utcnow()
+    # After the meeting the pass leads with what it is for now: the follow-up list, which
+    # only its owner (signed in, or holding the pass) may see.
+    followup = (
+        followups.followup_list(reg.meeting, reg.user)
+        if over and (is_owner or holder) and reg.status != RegistrationStatus.CANCELLED
+        else None
+    )
     return render_template(
         "attendee/pass.html",
         reg=reg,
@@ -76,6 +94,8 @@ def pass_page(token: str):
         organiser_view=organiser_view,
         someone_else=someone_else,
         pass_url=registrations.pass_url(reg),
+        over=over,
+        followup=followup,
     )
 
 
@@ -145,6 +165,8 @@ def meeting(meeting_id: int):
         counts=meetings.counts(meeting),
         form=RsvpForm(),
         now=utcnow(),
+        # "I can't make it" asks first: this page again, with the question and one button.
+        confirm_cancel=request.args.get("cancel") == "1",
     )
 
 
@@ -165,8 +187,10 @@ def rsvp(meeting_id: int):
                 reg, _ = registrations.register(meeting, current_user, now, by_member=True)
             else:
                 reg = registrations.registration_for(meeting, current_user)
-                if reg is not None:
+                if reg is not None and reg.status != RegistrationStatus.CANCELLED:
+                    was = reg.status
                     registrations.cancel(reg, now)
+                    _queue_cancelled_mail(reg, was, now)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for(".meeting", meeting_id=meeting.id))
@@ -180,8 +204,35 @@ def rsvp(meeting_id: int):
             flash("You're going. Your pass is below and on its way by email.", "success")
         return redirect(url_for(".pass_page", token=reg.pass_token))
     if reg is not None:
-        flash("Your registration is cancelled. Changed your mind? RSVP again.", "info")
+        flash(
+            "Your registration is cancelled; we've emailed you a confirmation. "
+            "Changed your mind? RSVP again.",
+            "info",
+        )
     return redirect(url_for(".meeting", meeting_id=meeting.id))
+
+
+def _queue_cancelled_mail(reg, was: str, now) -> None:
+    """Tell the member, in their inbox, that their own cancellation went through (the mail is
+    queued in the cancellation's transaction). ``was``: going or waitlist before it."""
+    meeting, user = reg.meeting, reg.user
+    outbox.queue_mail(
+        "registration_cancelled",
+        context={
+            "meeting": meeting,
+            "user": user,
+            "was": was,
+            "meeting_url": external_url("attendee.meeting", meeting_id=meeting.id),
+        },
+        kind="registration_cancelled",
+        dedup_key=f"registration_cancelled:{reg.id}:{reg.status_changed_at.timestamp():.6f}",
+        recipient=user.email,
+        recipient_name=user.name,
+        user_id=user.id,
+        meeting_id=meeting.id,
+        subject=f"Cancelled: {meeting.title}",
+        now=now,
+    )
 
 
 @bp.route("/me", methods=["GET", "POST"])
