@@ -46,6 +46,8 @@ class Membership(db.Model):
     # What the organiser typed when adding the address. Until the person takes part (RSVPs,
     # checks in, accepts) the group's organisers see this, never the account's own profile.
     typed_name: Mapped[str] = mapped_column(String(120), default="")
+    # And the company they typed (never the account's own, which is the person's).
+    typed_company: Mapped[str] = mapped_column(String(120), default="", server_default="")
     engaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the organisers may search this member by (the visible name, email and company),
     # folded by ``models.search.fold``: kept up to date wherever those change.

@@ -61,7 +61,7 @@ def create_group(owner: User, name: str, description: str = "", timezone: str = 
 
 
 def _ensure_membership(
-    group: Group, user: User, typed_name: str, now: datetime
+    group: Group, user: User, typed_name: str, typed_company: str, now: datetime
 ) -> tuple[Membership, bool]:
     """The membership of ``user`` in ``group``, inserted if missing (``insert_ignoring``): the
     unique key decides between concurrent adds, inside the caller's transaction."""
@@ -73,9 +73,10 @@ def _ensure_membership(
             user_id=user.id,
             role=Role.MEMBER,
             typed_name=typed_name,
+            typed_company=typed_company,
             joined_at=now,
             # Not taking part yet: the organisers see (and search) what they typed.
-            search_key=members.search_key(typed_name, user.email, ""),
+            search_key=members.search_key(typed_name, user.email, typed_company),
         )
         .returning(table.c.id)
     ).scalar()
@@ -104,15 +105,15 @@ def add_member(
 ) -> tuple[Membership, bool]:
     """Add a member by email (idempotent): return the membership and whether it is new.
 
-    The organiser's ``name`` is kept on the membership; an existing account keeps its own
-    name and profile, and the group's organisers see only what they typed until the person
-    takes part (``services.members``). With ``added_by`` (the organiser), a new membership
-    queues the notice mail in the caller's transaction.
+    The organiser's ``name`` and ``company`` are kept on the membership; an existing account
+    keeps its own name and profile, and the group's organisers see only what they typed until
+    the person takes part (``services.members``). With ``added_by`` (the organiser), a new
+    membership queues the notice mail in the caller's transaction.
     """
     name, email, company = _typed(name, email, company)
     now = now or utcnow()
     user, _ = get_or_create_user(email, name, company=company)
-    membership, created = _ensure_membership(group, user, name, now)
+    membership, created = _ensure_membership(group, user, name, company, now)
     if created and added_by is not None:
         members.queue_notice(membership, added_by, now)
     return membership, created
@@ -161,13 +162,16 @@ def membership_in(group: Group, user_id: int) -> Membership:
     return membership
 
 
-def rename_member(membership: Membership, name: str) -> None:
-    """Change the name the organiser typed (shown until the person takes part); the account's
-    own name is the person's, never the organiser's to change."""
+def edit_member(membership: Membership, name: str, company: str) -> None:
+    """Change the name and company the organiser typed (shown until the person takes part);
+    the account's own profile is the person's, never the organiser's to change."""
     name = require_fits(name, Membership.typed_name, "Name", field="name")
     if not name:
         raise Invalid("Give a name, as you would like to see it in the list.", field="name")
     membership.typed_name = name
+    membership.typed_company = require_fits(
+        company, Membership.typed_company, "Company", field="company"
+    )
     db.session.flush()
     members.refresh_search_keys(Membership.id == membership.id)
 

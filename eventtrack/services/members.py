@@ -6,9 +6,8 @@ mail, the group's organisers see what they typed (a name) and the address, never
 own name, company or profile. ``engaged`` is that rule, once, as a SQL expression; every
 organiser-facing list reads people through ``visible_*`` / the views built here.
 
-Organisers search members by ``memberships.search_key``: what they see of the member, folded
-(``search_key``), rewritten wherever that changes (``refresh_search_keys``), so the search is one
-``LIKE`` on both databases and the list pages by it (``member_page``).
+Organisers search members by ``memberships.search_key``, what they see of them folded, rewritten
+wherever that changes (``refresh_search_keys``): one ``LIKE`` on both databases (``member_page``).
 
 The notice mail (``queue_notice``) tells the person who added them to which group, with a
 link to leave and one to show their profile; the links carry a signed token bound to the
@@ -67,8 +66,12 @@ def visible_name(group_id, user_id, membership=Membership):
 
 
 def visible_company(group_id, user_id, membership=Membership):
-    """SQL: the company the group's organisers may see: the account's once engaged, else ''."""
-    return case((engaged(group_id, user_id, membership), User.company), else_=literal(""))
+    """SQL: the company the group's organisers may see: the account's once engaged, else the
+    one they typed."""
+    return case(
+        (engaged(group_id, user_id, membership), User.company),
+        else_=func.coalesce(membership.typed_company, literal("")),
+    )
 
 
 @dataclass(frozen=True)
@@ -228,12 +231,10 @@ class MemberPage:
 
     @property
     def first(self) -> int:
-        """The position of the page's first member (1-based; 0 on an empty page)."""
+        """The positions of the page's first and ``last`` member (1-based; 0 when empty)."""
         return (self.page - 1) * self.per_page + 1 if self.members else 0
 
-    @property
-    def last(self) -> int:
-        return self.first + len(self.members) - 1 if self.members else 0
+    last = property(lambda self: self.first + len(self.members) - 1 if self.members else 0)
 
 
 def member_page(

@@ -92,18 +92,39 @@ def test_a_profile_edit_refreshes_only_the_groups_that_see_the_profile(make, now
     assert _found(unseen, "odegard") == [] and _found(unseen, "typed b") == ["kim@example.com"]
 
 
-def test_renaming_a_member_changes_what_is_shown_and_searched(make, now):
+def test_editing_what_was_typed_changes_what_is_shown_and_searched(make, now):
     group = make.group()
     with atomic():
-        membership, _ = groups.add_member(group, "Bob", "bob@example.com", now=now)
-        groups.rename_member(membership, "  Róbert Smith ")
-    assert membership.typed_name == "Róbert Smith"
-    assert _found(group, "robert") == ["bob@example.com"] and _found(group, "bob smith") == []
-    with pytest.raises(DomainError) as empty:
-        groups.rename_member(membership, "   ")
-    with pytest.raises(DomainError) as long:
-        groups.rename_member(membership, "x" * 121)
-    assert empty.value.field == long.value.field == "name"
+        membership, _ = groups.add_member(group, "Bob", "bob@example.com", "Old Co", now=now)
+    assert _found(group, "old co") == ["bob@example.com"]
+    with atomic():
+        groups.edit_member(membership, "  Róbert Smith ", " Ñandú Labs ")
+    assert (membership.typed_name, membership.typed_company) == ("Róbert Smith", "Ñandú Labs")
+    assert members.person(group.id, membership.user_id).company == "Ñandú Labs"
+    assert _found(group, "robert") == _found(group, "nandu") == ["bob@example.com"]
+    assert _found(group, "bob smith") == _found(group, "old co") == []
+    assert membership.user.company == "Old Co"  # the account's own profile is untouched
+    for name, company, field in (
+        ("   ", "", "name"),
+        ("x" * 121, "", "name"),
+        ("B", "c" * 121, "company"),
+    ):
+        with pytest.raises(DomainError) as exc:
+            groups.edit_member(membership, name, company)
+        assert exc.value.field == field
+
+
+def test_what_was_typed_stops_showing_once_they_take_part(make, now):
+    group = make.group()
+    with atomic():
+        membership, _ = groups.add_member(group, "Typed", "t@example.com", "Typed Co", now=now)
+        membership.user.name, membership.user.company = "Own Name", "Own Co"
+        members.accept(membership, now)
+    with atomic():
+        groups.edit_member(membership, "Retyped", "Retyped Co")
+    seen = members.person(group.id, membership.user_id)
+    assert (seen.name, seen.company) == ("Own Name", "Own Co")
+    assert _found(group, "retyped") == [] and _found(group, "own co") == ["t@example.com"]
 
 
 def test_member_page_pages_by_fifty_with_counts(make, now):

@@ -114,16 +114,20 @@ def test_add_member_error_from_the_service_lands_on_its_field(client, group):
     assert 'id="email-error"' in page and 'value="ada@localhost"' in page
 
 
-def test_edit_the_typed_name(client, group, now):
-    membership = _add(group, "Bob", "bob@example.com", now)
+def test_edit_the_typed_name_and_company(client, group, now):
+    membership = _add(group, "Bob", "bob@example.com", now, company="Old Co")
     url = f"/organise/groups/{group.id}/members/{membership.user_id}"
-    assert 'value="Bob"' in _text(client.get(url))
-    saved = client.post(url, data={"name": "Róbert Smith"}, follow_redirects=True)
-    assert "Name saved." in _text(saved)
-    page = _text(client.get(f"/organise/groups/{group.id}?q=robert"))
-    assert "Róbert Smith" in page and "1–1 of 1" in page
-    empty = client.post(url, data={"name": ""})
+    form = _text(client.get(url))
+    assert 'value="Bob"' in form and 'value="Old Co"' in form
+    saved = client.post(
+        url, data={"name": "Róbert Smith", "company": "Ñandú"}, follow_redirects=True
+    )
+    assert "Saved." in _text(saved)
+    page = _text(client.get(f"/organise/groups/{group.id}?q=nandu"))
+    assert "Róbert Smith" in page and "Ñandú" in page and "1–1 of 1" in page
+    empty = client.post(url, data={"name": "", "company": "Kept Co"})
     assert empty.status_code == 422 and 'id="name-error"' in _text(empty)
+    assert 'value="Kept Co"' in _text(empty)
 
 
 def test_remove_asks_first_says_history_stays_and_keeps_the_numbers(client, group, now):

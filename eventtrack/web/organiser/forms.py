@@ -34,12 +34,15 @@ class MemberForm(FlaskForm):
 
 
 class MemberEditForm(FlaskForm):
-    """The name the organiser typed; the account's own profile is the member's."""
+    """The name and company the organiser typed; the account's own profile is the member's."""
 
     name = StringField(
         "Name", validators=[DataRequired(), Length(max=max_length(Membership.typed_name))]
     )
-    submit = SubmitField("Save name")
+    company = StringField(
+        "Company", validators=[Optional(), Length(max=max_length(Membership.typed_company))]
+    )
+    submit = SubmitField("Save")
 
 
 class ImportForm(FlaskForm):

@@ -170,17 +170,18 @@ def _member_url(membership) -> str:
 
 @bp.route("/groups/<int:group_id>/members/<int:user_id>", methods=["GET", "POST"])
 def edit_member(group_id: int, user_id: int):
-    """One member: the name the organiser typed, the organiser role, removal."""
+    """One member: the name and company the organiser typed, the organiser role, removal."""
     membership = _member(group_id, user_id)
-    form = MemberEditForm(data={"name": membership.typed_name} if request.method == "GET" else None)
+    typed = {"name": membership.typed_name, "company": membership.typed_company}
+    form = MemberEditForm(data=typed if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             with atomic():
-                groups.rename_member(membership, form.name.data)
+                groups.edit_member(membership, form.name.data, form.company.data or "")
         except DomainError as exc:
-            form.name.errors.append(exc.message)
+            getattr(form, exc.field or "name", form.name).errors.append(exc.message)
         else:
-            flash("Name saved.", "success")
+            flash("Saved.", "success")
             return redirect(_member_url(membership))
     return render_template(
         "organiser/member_edit.html",
