@@ -17,6 +17,7 @@ from eventtrack.extensions import db
 from eventtrack.services import kiosk
 from tests.e2e.conftest import BASE_ARGS, CHROMIUM
 from tests.e2e.test_door_scanner import sign_in
+from tests.factories import PASSWORD
 from tests.followup_scenarios import attend, meet, past_meeting
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -86,7 +87,7 @@ def scene(make, now):
     organiser = make.organiser()
     group = make.group(organiser, name="Product Circle")
     meeting = make.meeting(group, starts_in=timedelta(minutes=10), now=now, title=LONG_TITLE)
-    member = make.member(group, name=LONG_NAME, email="maximiliana@example.com")
+    member = make.member(group, name=LONG_NAME, email="maximiliana@example.com", password=PASSWORD)
     reg = make.registration(meeting, member)
     make.registrations(meeting, 40)
     past = past_meeting(group, now, title=LONG_TITLE + " (March)")
@@ -143,3 +144,23 @@ def test_door_manual_list_fits_a_phone(browser, live_server, scene, size):
     page.fill("#q", "maximiliana")  # searched as she types (static/js/door.js)
     expect(page.locator("#results")).not_to_contain_text("shown")
     expect(page.locator("#results")).to_contain_text(LONG_NAME)
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_member_pages_and_the_cancel_question_fit_a_phone(browser, live_server, scene, size):
+    _, meeting, reg, _ = scene
+    page = _context(browser, live_server, size)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", reg.user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/organise/")
+    page.goto(f"{live_server}/")
+    _check(page, "member-home", size)
+
+    page.goto(f"{live_server}/m/{meeting.id}")
+    page.get_by_role("link", name="I can't make it").click()
+    expect(page.locator("#cancel")).to_contain_text("Cancel your place?")
+    _check(page, "meeting-cancel-question", size)
+    page.get_by_role("button", name="Yes, cancel my place").click()
+    expect(page.locator(".flash")).to_contain_text("we've emailed you a confirmation")
