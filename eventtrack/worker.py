@@ -13,8 +13,9 @@ Called by ``flask outbox``, ``flask worker`` and the tests and benchmarks.
 """
 
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -39,7 +40,18 @@ def deliver_pending(
     batch_size: int = outbox.BATCH_SIZE,
     stop: threading.Event | None = None,
 ) -> outbox.DeliverySummary:
-    """Deliver up to ``limit`` due messages through ``transport``; commit after each one."""
+    """Deliver up to ``limit`` due messages through ``transport``; commit after each one.
+
+    ``now`` is when the run starts; each claim and each result is stamped with the time it
+    happens (``now`` plus the time the run has taken), not with ``now``: a run that outlasts
+    ``outbox.STALE_CLAIM`` (a slow relay) would otherwise stamp its later batches with a time
+    that already looks stale to a second worker, which would claim and send them again.
+    """
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - started)
+
     worker = worker or outbox.worker_name()
     summary = outbox.DeliverySummary()
     sender = current_app.config["MAIL_FROM"]
@@ -48,7 +60,9 @@ def deliver_pending(
     # transaction on it, without the session's per-commit connection check-out and ping.
     with db.engine.connect() as conn, transport:
         while summary.handled < limit:
-            ids = outbox.claim_batch(now, min(batch_size, limit - summary.handled), worker, conn)
+            ids = outbox.claim_batch(
+                clock(), min(batch_size, limit - summary.handled), worker, conn
+            )
             conn.commit()  # the claim holds before anything in it is sent
             if not ids:
                 break
@@ -61,7 +75,9 @@ def deliver_pending(
                     outbox.release(rows[index:], worker, conn)
                     conn.commit()
                     return summary
-                connected = outbox.deliver_one(transport, row, sender, worker, now, conn, summary)
+                connected = outbox.deliver_one(
+                    transport, row, sender, worker, clock(), conn, summary
+                )
                 conn.commit()  # this message's result, before the next one is tried
                 if not connected:
                     # No server: hand the untried rest back unchanged and stop this run.
