@@ -42,10 +42,10 @@ def deliver_pending(
 ) -> outbox.DeliverySummary:
     """Deliver up to ``limit`` due messages through ``transport``; commit after each one.
 
-    ``now`` is when the run starts; each claim and each result is stamped with the time it
-    happens (``now`` plus the time the run has taken), not with ``now``: a run that outlasts
-    ``outbox.STALE_CLAIM`` (a slow relay) would otherwise stamp its later batches with a time
-    that already looks stale to a second worker, which would claim and send them again.
+    ``now`` is when the run starts (results and retry times count from it). Each claim is
+    stamped with the time it happens (``now`` plus the time the run has taken): a run that
+    outlasts ``outbox.STALE_CLAIM`` (a slow relay) would otherwise stamp its later batches with
+    a time that already looks stale to a second worker, which would claim and send them again.
     """
     started = time.monotonic()
 
@@ -75,9 +75,7 @@ def deliver_pending(
                     outbox.release(rows[index:], worker, conn)
                     conn.commit()
                     return summary
-                connected = outbox.deliver_one(
-                    transport, row, sender, worker, clock(), conn, summary
-                )
+                connected = outbox.deliver_one(transport, row, sender, worker, now, conn, summary)
                 conn.commit()  # this message's result, before the next one is tried
                 if not connected:
                     # No server: hand the untried rest back unchanged and stop this run.
