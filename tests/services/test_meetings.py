@@ -291,3 +291,24 @@ def test_no_reminder_is_stored_as_null(make):
     assert m.reminder_minutes is None
     with pytest.raises(Invalid):
         meetings.create_meetings(make.group(), details(reminder_minutes=8 * 24 * 60))
+
+
+def test_cancel_is_decided_by_the_database_not_by_a_stale_object(make, now):
+    m = make.meeting(make.group(), now=now)
+    registered(make, m, now)
+    table = Meeting.__table__  # another request cancelled it; this session has not seen it
+    db.session.execute(table.update().where(table.c.id == m.id).values(status="cancelled"))
+    assert m.status == "scheduled"
+    assert meetings.cancel_meeting(m, now) == 0
+    assert mail_of("meeting_cancelled") == []
+    assert m.status == "cancelled"
+
+
+def test_moving_a_cancelled_meeting_mails_nobody(make, now):
+    m = make.meeting(make.group(), now=now, status="cancelled")
+    registered(make, m, now)
+    later = meetings.details_of(m)
+    later.starts_local += timedelta(days=1)
+    later.ends_local += timedelta(days=1)
+    assert meetings.update_meeting(m, later, now).told == 0
+    assert mail_of("meeting_changed") == []
