@@ -70,36 +70,43 @@ class Page:
         return self.page < self.pages
 
 
-def _statement(meeting: Meeting, query: str = ""):
+def _statement(meeting: Meeting, page_of=None):
+    """The registrations with their person and last pass mail; only those of ``page_of`` (a
+    subquery of ids, status and search key, in page order) when given."""
     person, membership, on = members.people_columns(literal(meeting.group_id), User.id)
-    last = (
-        select(OutboxMessage.user_id, func.max(OutboxMessage.id).label("id"))
-        .where(OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind == "pass")
-        .group_by(OutboxMessage.user_id)
-        .subquery()
+    mails = select(func.max(OutboxMessage.id)).where(
+        OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind == "pass"
     )
+    if page_of is None:  # every registration: one pass over the meeting's mail
+        last = mails.add_columns(OutboxMessage.user_id).group_by(OutboxMessage.user_id).subquery()
+        last_id, last_on = last.c[0], last.c.user_id == Registration.user_id
+    else:  # a page: each row's own last mail, by the user index (robust to stale statistics)
+        last_id = mails.where(OutboxMessage.user_id == Registration.user_id).scalar_subquery()
+        last, last_on = None, None
     mail = aliased(OutboxMessage)
-    stmt = (
-        select(
-            Registration.id,
-            Registration.status,
-            Registration.checked_in_at,
-            Registration.checkin_how,
-            *person,
-            mail.status,
-            func.coalesce(mail.sent_at, mail.created_at),
-            mail.last_error,
-        )
-        .join(User, User.id == Registration.user_id)
-        .outerjoin(membership, on)
-        .outerjoin(last, last.c.user_id == Registration.user_id)
-        .outerjoin(mail, mail.id == last.c.id)
-        .where(Registration.meeting_id == meeting.id)
-        .order_by(Registration.status, func.lower(person[1]), User.email)
+    stmt = select(
+        Registration.id,
+        Registration.status,
+        Registration.checked_in_at,
+        Registration.checkin_how,
+        *person,
+        mail.status,
+        func.coalesce(mail.sent_at, mail.created_at),
+        mail.last_error,
     )
-    if query.strip():
-        stmt = stmt.where(membership.search_key.like(like_pattern(query), escape="\\"))
-    return stmt, membership
+    if page_of is not None:  # the page's rows first: everything else is looked up for them
+        stmt = stmt.select_from(page_of).join(Registration, Registration.id == page_of.c.id)
+    stmt = (
+        stmt.join(User, User.id == Registration.user_id)
+        .outerjoin(membership, on)
+        .where(Registration.meeting_id == meeting.id)
+    )
+    if last is not None:
+        stmt = stmt.outerjoin(last, last_on)
+    stmt = stmt.outerjoin(mail, mail.id == last_id)
+    if page_of is None:
+        return stmt.order_by(Registration.status, func.lower(person[1]), User.email), membership
+    return stmt.order_by(page_of.c.status, page_of.c.search_key, page_of.c.id), membership
 
 
 def _views(meeting: Meeting, stmt) -> list[RegistrationView]:
@@ -136,12 +143,34 @@ def for_organisers(meeting: Meeting, registration_id: int | None = None) -> list
 
 def registrations_page(meeting: Meeting, query: str, page: int, per_page: int = 50) -> Page:
     """One page of the registrations matching ``query`` (name, email, company; any case or
-    accent), and how many match: two queries, whatever the meeting's size."""
-    stmt, _ = _statement(meeting, query)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    accent), and how many match: two queries, whatever the meeting's size.
+
+    By status, then by search key (the visible name first, folded): the page's ids are chosen
+    on two narrow tables, and only its rows get their person and last pass mail. Building every
+    row first and cutting the page after took 135 ms at 5,000 on SQLite, and the count 80 ms.
+    """
+    membership = aliased(Membership)
+    matching = (
+        select(Registration.id, Registration.status, membership.search_key)
+        .outerjoin(
+            membership,
+            (membership.group_id == meeting.group_id)
+            & (membership.user_id == Registration.user_id),
+        )
+        .where(Registration.meeting_id == meeting.id)
+    )
+    if query.strip():
+        matching = matching.where(membership.search_key.like(like_pattern(query), escape="\\"))
+    total = db.session.scalar(select(func.count()).select_from(matching.subquery()))
     page = max(1, min(page, max(1, -(-total // per_page))))
-    items = _views(meeting, stmt.limit(per_page).offset((page - 1) * per_page))
-    return Page(items, total, page, per_page)
+    chosen = (
+        matching.order_by(Registration.status, membership.search_key, Registration.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .subquery()
+    )
+    stmt, _ = _statement(meeting, page_of=chosen)
+    return Page(_views(meeting, stmt), total, page, per_page)
 
 
 def _not_registered(meeting: Meeting):
