@@ -37,6 +37,12 @@ DEFAULTS = {
     # A worker trusts an API token it found in the database for this long (0: look it up on
     # every request); a token deleted there stops working within it.
     "API_TOKEN_CACHE_SECONDS": 5.0,
+    # A hung or unreachable database costs a request seconds, not a worker: seconds to open a
+    # connection (PostgreSQL), to wait for a free one in the pool, and the longest a statement
+    # may run (PostgreSQL, milliseconds).
+    "DATABASE_CONNECT_TIMEOUT": 5,
+    "DATABASE_POOL_TIMEOUT": 10,
+    "DATABASE_STATEMENT_TIMEOUT_MS": 30000,
     # flask-smorest / OpenAPI
     "API_TITLE": "eventtrack API",
     "API_VERSION": "v1",
@@ -65,6 +71,20 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def engine_options(config, url: str) -> dict:
+    """SQLAlchemy engine options with the configured timeouts."""
+    options = {"pool_timeout": float(config["DATABASE_POOL_TIMEOUT"])}
+    if url.startswith("sqlite"):
+        return options  # a file: no connect timeout; writers wait in busy_timeout (database.py)
+    # A server connection can drop while it idles in the pool; a SQLite file cannot.
+    options["pool_pre_ping"] = True
+    options["connect_args"] = {
+        "connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"]),
+        "options": f"-c statement_timeout={int(config['DATABASE_STATEMENT_TIMEOUT_MS'])}",
+    }
+    return options
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill ``app.config`` in the documented order."""
     instance = Path(app.instance_path)
@@ -80,8 +100,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
-        # A server connection can drop while it idles in the pool; a SQLite file cannot.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not url.startswith("sqlite")}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config, url)
     app.config.setdefault("MAIL_OUTBOX_DIR", str(instance / "mail"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)

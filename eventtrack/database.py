@@ -103,11 +103,15 @@ class _Checkpointer:
         thread.start()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection = None
         failing = False
         while True:
             time.sleep(self.seconds)
             try:
+                if connection is None:  # opened here: the file may be away for a while
+                    connection = sqlite3.connect(
+                        self.path, isolation_level=None, check_same_thread=False
+                    )
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 failing = False
             except sqlite3.Error:
@@ -239,7 +243,14 @@ class DriverTransaction:
         elif mode == self.OWN:
             _end_read_only_session()
             engine = db.engine
-            self._pooled = engine.raw_connection()
+            try:
+                self._pooled = engine.raw_connection()
+            except engine.dialect.loaded_dbapi.Error as exc:
+                # raw_connection() passes the driver's error through unwrapped; raised as the
+                # session would raise it (OperationalError: the database is away).
+                raise DBAPIError.instance(
+                    None, None, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+                ) from exc
             self.dialect = engine.dialect
             self.dbapi_connection = self._pooled.dbapi_connection
             if writes and engine.dialect.name == "sqlite":

@@ -4,10 +4,9 @@ from datetime import datetime
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..models import User, utcnow
 from ..services import sessions
 from ..services.errors import DomainError
@@ -66,6 +65,10 @@ def init_web(app: Flask) -> None:
     init_headers(app)
     init_ratelimit(app)
 
+    from .health import init_health
+
+    init_health(app)
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -74,11 +77,6 @@ def init_web(app: Flask) -> None:
     def load_user(session_key: str) -> User | None:
         # The cookie names a server-side session, not a user: an ended one loads nobody.
         return sessions.user_for_key(session_key, utcnow())
-
-    @app.get("/healthz")
-    def healthz():
-        db.session.execute(text("SELECT 1"))
-        return {"status": "ok"}
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
