@@ -7,6 +7,7 @@ from flask import Flask, current_app
 
 from . import worker
 from .cli_followups import register as register_followup_commands
+from .extensions import db
 from .models import utcnow
 from .services import accounts, outbox
 from .services.demo import DEMO_ORGANISER, load_demo
@@ -62,8 +63,16 @@ def api_token(email):
 @click.option("--limit", default=500, show_default=True, help="At most this many messages.")
 @click.option("--loop", is_flag=True, help="Keep delivering every --interval seconds.")
 @click.option("--interval", default=10.0, show_default=True)
-def deliver_outbox(limit, loop, interval):
+@click.option(
+    "--status", is_flag=True, help="Print how many are pending, retrying, failed; send nothing."
+)
+def deliver_outbox(limit, loop, interval, status):
     """Deliver pending mail (SMTP, or .eml files under instance/mail without MAIL_SERVER)."""
+    if status:
+        counts = outbox.status_counts()
+        db.session.rollback()
+        click.echo("  ".join(f"{name} {count}" for name, count in counts.items()))
+        return
     while True:
         transport = outbox.transport_from_config(current_app.config)
         pending = outbox.due_count(utcnow())

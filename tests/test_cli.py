@@ -122,3 +122,36 @@ def test_outbox_without_mail_server_writes_eml_files(runner, app, make, now, tmp
     assert message["To"].addresses[0].addr_spec == "m@example.com"
     assert "/login/link/" in message.get_body(("plain",)).get_content()
     assert db.session.scalar(select(OutboxMessage.status)) == "sent"
+
+
+def test_outbox_status_counts_pending_retrying_and_failed(runner, make, now):
+    from eventtrack.models import OutboxMessage
+    from eventtrack.models.vocabularies import MailStatus
+
+    people = [make.user() for _ in range(4)]
+    with atomic():
+        for person in people:
+            accounts.request_login_link(person.email, now)
+    rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    rows[1].attempts = 2  # failed twice, waiting for its next try
+    rows[2].status, rows[2].attempts, rows[2].last_error = MailStatus.FAILED, 8, "550 no such user"
+    rows[3].status, rows[3].attempts = MailStatus.SENT, 1
+    db.session.commit()
+
+    result = runner.invoke(args=["outbox", "--status"])
+
+    assert result.exit_code == 0
+    assert result.output.split() == [
+        "pending",
+        "1",
+        "retrying",
+        "1",
+        "sending",
+        "0",
+        "sent",
+        "1",
+        "failed",
+        "1",
+    ]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.status == "pending")) == 2

@@ -27,6 +27,7 @@ from .delivery import (
     due_count,
     release,
     settle,
+    status_counts,
     worker_name,
 )
 from .mime import build_message, message_id_of
@@ -77,6 +78,7 @@ __all__ = [
     "render_mail",
     "safe_filename",
     "settle",
+    "status_counts",
     "transport_from_config",
     "unsubscribe_headers",
     "worker_name",

@@ -67,6 +67,22 @@ def due(now: datetime):
     ) | ((OutboxMessage.status == MailStatus.SENDING) & (OutboxMessage.claimed_at < stale))
 
 
+def status_counts() -> dict[str, int]:
+    """How many messages are pending (never tried), retrying (pending after a failure),
+    being sent, sent and failed: one query."""
+    pending = OutboxMessage.status == MailStatus.PENDING
+    row = db.session.execute(
+        select(
+            func.count().filter(pending, OutboxMessage.attempts == 0),
+            func.count().filter(pending, OutboxMessage.attempts > 0),
+            func.count().filter(OutboxMessage.status == MailStatus.SENDING),
+            func.count().filter(OutboxMessage.status == MailStatus.SENT),
+            func.count().filter(OutboxMessage.status == MailStatus.FAILED),
+        )
+    ).one()
+    return dict(zip(("pending", "retrying", "sending", "sent", "failed"), row, strict=True))
+
+
 def due_count(now: datetime) -> int:
     """How many messages are waiting to be delivered now."""
     return db.session.scalar(select(func.count()).where(due(now)))
