@@ -80,9 +80,12 @@ def _statement(meeting: Meeting, page_of=None):
     if page_of is None:  # every registration: one pass over the meeting's mail
         last = mails.add_columns(OutboxMessage.user_id).group_by(OutboxMessage.user_id).subquery()
         last_id, last_on = last.c[0], last.c.user_id == Registration.user_id
-    else:  # a page: each row's own last mail, by the user index (robust to stale statistics)
-        last_id = mails.where(OutboxMessage.user_id == Registration.user_id).scalar_subquery()
-        last, last_on = None, None
+    else:  # a page: each of its rows' last mail, by the user index (robust to stale statistics)
+        page_of = select(
+            page_of,
+            mails.where(OutboxMessage.user_id == page_of.c.user_id).scalar_subquery().label("mail"),
+        ).subquery()
+        last, last_id = None, page_of.c.mail
     mail = aliased(OutboxMessage)
     stmt = select(
         Registration.id,
@@ -151,7 +154,7 @@ def registrations_page(meeting: Meeting, query: str, page: int, per_page: int = 
     """
     membership = aliased(Membership)
     matching = (
-        select(Registration.id, Registration.status, membership.search_key)
+        select(Registration.id, Registration.user_id, Registration.status, membership.search_key)
         .outerjoin(
             membership,
             (membership.group_id == meeting.group_id)
@@ -205,20 +208,20 @@ def unregistered_ids(meeting: Meeting) -> list[int]:
 def unregistered_page(meeting: Meeting, query: str, page: int, per_page: int = 50) -> Page:
     """One page of the members not registered yet, matching ``query``, as ``Person``s: two
     queries whatever the group's size."""
+    matching = [Membership.group_id == meeting.group_id, _not_registered(meeting)]
+    if query.strip():
+        matching.append(Membership.search_key.like(like_pattern(query), escape="\\"))
+    # Counted on the membership alone: the person's columns are for the page's rows only.
+    total = db.session.scalar(select(func.count()).select_from(Membership).where(*matching))
+    page = max(1, min(page, max(1, -(-total // per_page))))
     person, membership, on = members.people_columns(literal(meeting.group_id), User.id)
-    stmt = (
+    rows = db.session.execute(
         select(*person)
         .select_from(Membership)
         .join(User, User.id == Membership.user_id)
         .outerjoin(membership, on)
-        .where(Membership.group_id == meeting.group_id, _not_registered(meeting))
-    )
-    if query.strip():
-        stmt = stmt.where(Membership.search_key.like(like_pattern(query), escape="\\"))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    rows = db.session.execute(
-        stmt.order_by(func.lower(person[1]), User.email)
+        .where(*matching)
+        .order_by(Membership.search_key, Membership.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
