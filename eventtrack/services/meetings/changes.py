@@ -84,6 +84,7 @@ def update_meeting(
         if not duplicate_ok:
             check_no_duplicate(meeting.group_id, [new_start], meeting.id)
     registrations.lock_meeting(meeting)
+    db.session.refresh(meeting)  # "before" as committed, once the lock is held: one notice
     before = (meeting.starts_at, meeting.ends_at, meeting.venue)
     apply_details(meeting, details, details.starts_local)
     changed = tuple(
