@@ -23,7 +23,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
-from eventtrack import create_app
+from eventtrack import create_app, worker
 from eventtrack.extensions import db
 from eventtrack.models import (
     Connection,
@@ -219,7 +219,7 @@ def main(argv=None) -> int:
             try:
                 transport = outbox.SmtpTransport("127.0.0.1", port)
                 t = time.perf_counter()
-                summary = outbox.deliver_pending(transport, now, limit=queued)
+                summary = worker.deliver_pending(transport, now, limit=queued)
                 deliver_s = time.perf_counter() - t
                 if time.monotonic() > deadline:
                     print("time limit reached", file=sys.stderr)

@@ -55,7 +55,7 @@ def run_once(limit: int, stop: threading.Event | None = None) -> outbox.Delivery
         followup_mail.queue_reminders(now)
     worker_loop.queue_due_reminders(now)  # reminders before a meeting (services.reminders)
     transport = outbox.transport_from_config(current_app.config)
-    return outbox.deliver_pending(transport, utcnow(), limit, stop=stop)
+    return worker_loop.deliver_pending(transport, utcnow(), limit, stop=stop)
 
 
 @click.command("worker")

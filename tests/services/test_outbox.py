@@ -317,11 +317,6 @@ def test_a_stop_request_hands_the_untried_rest_back(app, now):
     assert all(r.claimed_by == "" and r.attempts == 0 for r in rows()[2:])
 
 
-def test_outbox_deliver_pending_is_the_workers_loop():
-    # Callers written before the split keep working: one loop, under its old name too.
-    assert outbox.deliver_pending is worker.deliver_pending
-
-
 def test_delivery_will_not_start_over_changes_nobody_committed(app, now, make):
     queue(1, now)
     user = make.user()

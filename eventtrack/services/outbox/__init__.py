@@ -66,7 +66,6 @@ __all__ = [
     "claim_batch",
     "claimed_rows",
     "deliver_one",
-    "deliver_pending",
     "due",
     "due_count",
     "enqueue",
@@ -83,14 +82,3 @@ __all__ = [
     "unsubscribe_headers",
     "worker_name",
 ]
-
-
-def __getattr__(name: str):
-    # ``outbox.deliver_pending`` commits after every message, so it is the worker's and lives in
-    # eventtrack.worker; the name stays here for callers written before the split (resolved on
-    # first use, as the worker imports this package).
-    if name == "deliver_pending":
-        from ...worker import deliver_pending
-
-        return deliver_pending
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
