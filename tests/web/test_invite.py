@@ -125,3 +125,17 @@ def test_a_bad_address_is_answered_next_to_the_field_and_kept(client, invited):
     assert page.status_code == 200
     assert 'value="not-an-address"' in page.text and 'class="error"' in page.text
     assert _login_link_mails() == []
+
+
+def test_asking_for_someone_elses_link_only_mails_their_inbox(client, auth, make, invited):
+    """A member (or anyone) typing another member's address gets no link of theirs: it goes to
+    that member's inbox only, and the page shows nothing of it."""
+    meeting, victim = invited
+    snoop = make.member(meeting.group, name="Snoop")
+    auth.login_as(snoop)
+    auth.logout()
+    page = client.post(f"/i/{meeting.invite_token}", data={"email": victim.email})
+    [mail] = _login_link_mails()
+    link = re.search(r"(/login/link/\S+)", mail.body_text).group(1)
+    assert mail.recipient == victim.email
+    assert link not in page.text and "/login/link/" not in page.text
