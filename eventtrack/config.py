@@ -73,9 +73,12 @@ def _secret_key(instance: Path) -> str:
 
 def engine_options(config, url: str) -> dict:
     """SQLAlchemy engine options with the configured timeouts."""
-    options = {"pool_timeout": float(config["DATABASE_POOL_TIMEOUT"])}
     if url.startswith("sqlite"):
-        return options  # a file: no connect timeout; writers wait in busy_timeout (database.py)
+        if url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url:
+            return {}  # one connection held for the process: no pool to wait for
+        # A file: no connect timeout; writers wait in busy_timeout (database.py).
+        return {"pool_timeout": float(config["DATABASE_POOL_TIMEOUT"])}
+    options = {"pool_timeout": float(config["DATABASE_POOL_TIMEOUT"])}
     # A server connection can drop while it idles in the pool; a SQLite file cannot.
     options["pool_pre_ping"] = True
     options["connect_args"] = {

@@ -7,6 +7,7 @@ from eventtrack.extensions import db
 from eventtrack.models import OutboxMessage, Registration
 from eventtrack.services import registrations
 from eventtrack.services.errors import Invalid
+from eventtrack.services.outbox import queue as outbox_queue
 from eventtrack.transaction import atomic
 
 
@@ -209,8 +210,9 @@ def test_register_everyone_leaves_nothing_when_a_pass_mail_fails(make, now, monk
             raise RuntimeError("the outbox insert failed")
         return real(*args, **kwargs)
 
-    real = registrations._queue_pass_mail
-    monkeypatch.setattr(registrations, "_queue_pass_mail", third_fails)
+    # The third pass mail fails while it is being made, after the registrations were written.
+    real = outbox_queue.render_mail
+    monkeypatch.setattr(outbox_queue, "render_mail", third_fails)
     with pytest.raises(RuntimeError), atomic():
         registrations.register_everyone(meeting, now)
     db.session.remove()

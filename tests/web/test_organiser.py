@@ -116,7 +116,7 @@ def test_create_meeting_and_series(client, make, organiser):
     assert response.status_code == 302
     client.post(
         f"/organise/groups/{group.id}/meetings/new",
-        data=_meeting_form(title="Monthly", recurrence="monthly", count="3"),
+        data=_meeting_form(title="Monthly", date="2027-03-16", recurrence="monthly", count="3"),
     )
     titles = db.session.scalars(select(Meeting.title).order_by(Meeting.id)).all()
     assert titles == ["Pricing night", "Monthly", "Monthly", "Monthly"]
@@ -124,11 +124,11 @@ def test_create_meeting_and_series(client, make, organiser):
     assert meeting.local(meeting.starts_at).strftime("%H:%M") == "18:30"
 
 
-def test_meeting_ending_before_start_runs_past_midnight(client, make, organiser):
+def test_meeting_ending_the_next_day_runs_past_midnight(client, make, organiser):
     group = make.group(organiser)
     client.post(
         f"/organise/groups/{group.id}/meetings/new",
-        data=_meeting_form(start_time="22:00", end_time="01:00"),
+        data=_meeting_form(start_time="22:00", end_time="01:00", ends_next_day="y"),
     )
     meeting = db.session.scalar(select(Meeting))
     assert (meeting.ends_at - meeting.starts_at).total_seconds() == 3 * 3600

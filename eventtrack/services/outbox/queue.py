@@ -125,7 +125,7 @@ def _message_domain() -> str:
     return sender.rpartition("@")[2] or "eventtrack.invalid"
 
 
-def enqueue(
+def _row(
     *,
     kind: str,
     dedup_key: str,
@@ -139,21 +139,16 @@ def enqueue(
     headers: dict | None = None,
     attachments: list | None = None,
     now: datetime,
-) -> bool:
-    """Queue one message in the current transaction; return False if ``dedup_key`` was queued.
-
-    Names and subjects are flattened to one line (a ``\\r\\nBcc:`` in a name stays text);
-    the recipient must be one plain address.
-    """
-    values = dict(
+    domain: str,
+) -> dict:
+    return dict(
         kind=kind,
         dedup_key=dedup_key,
         recipient=check_recipient(recipient),
         recipient_name=one_line(recipient_name, 120),
         user_id=user_id,
         meeting_id=meeting_id,
-        # 128 random bits: unique without a clock or a pid, and short enough never to fold.
-        message_id=f"<{secrets.token_hex(16)}@{_message_domain()}>",
+        message_id=f"<{secrets.token_hex(16)}@{domain}>",
         subject=one_line(subject, 300),
         body_text=body_text,
         body_html=body_html,
@@ -166,7 +161,29 @@ def enqueue(
         claimed_by="",
         last_error="",
     )
-    # On the Core table, not the ORM entity: the same SQL, a fraction of the overhead.
+
+
+def enqueue(*, now: datetime, **message) -> bool:
+    """Queue one message in the current transaction; return False if ``dedup_key`` was queued."""
     table = OutboxMessage.__table__
+    values = _row(now=now, domain=_message_domain(), **message)
     stmt = insert_ignoring(table, "dedup_key").values(**values).returning(table.c.id)
     return db.session.execute(stmt).first() is not None
+
+
+def enqueue_many(messages: list[dict], now: datetime) -> None:
+    """Queue many messages in one executemany (each dict: ``enqueue``'s keywords)."""
+    if not messages:
+        return
+    domain = _message_domain()
+    rows = [_row(now=now, domain=domain, **m) for m in messages]
+    db.session.execute(insert_ignoring(OutboxMessage.__table__, "dedup_key"), rows)
+
+
+def queue_many(template: str, items: list[tuple[dict, dict]], now: datetime) -> None:
+    """``queue_mail`` for many: each item (context, message keywords)."""
+    msgs = []
+    for context, message in items:
+        text, html = render_mail(template, **context)
+        msgs.append(dict(body_text=text, body_html=html, **message))
+    enqueue_many(msgs, now)
