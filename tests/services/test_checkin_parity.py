@@ -151,9 +151,7 @@ def test_fast_and_full_paths_agree(make, now, monkeypatch, scenario, at_meeting)
         # Back to how it was, for the other path.
         db.session.execute(delete(CheckinEvent))
         db.session.execute(
-            Registration.__table__.update()
-            .where(Registration.id == scanned.id)
-            .values(**before)
+            Registration.__table__.update().where(Registration.id == scanned.id).values(**before)
         )
         db.session.commit()
 
