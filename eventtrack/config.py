@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 DEFAULTS = {
     "BASE_URL": "http://127.0.0.1:5000",
@@ -81,9 +82,12 @@ def engine_options(config, url: str) -> dict:
     options = {"pool_timeout": float(config["DATABASE_POOL_TIMEOUT"])}
     # A server connection can drop while it idles in the pool; a SQLite file cannot.
     options["pool_pre_ping"] = True
+    # Added to the URL's own ``options`` (e.g. a search_path), which connect_args would replace.
+    server = make_url(url).query.get("options", "")
+    timeout = f"-c statement_timeout={int(config['DATABASE_STATEMENT_TIMEOUT_MS'])}"
     options["connect_args"] = {
         "connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"]),
-        "options": f"-c statement_timeout={int(config['DATABASE_STATEMENT_TIMEOUT_MS'])}",
+        "options": f"{server} {timeout}".strip(),
     }
     return options
 

@@ -312,3 +312,18 @@ def test_moving_a_cancelled_meeting_mails_nobody(make, now):
     later.ends_local += timedelta(days=1)
     assert meetings.update_meeting(m, later, now).told == 0
     assert mail_of("meeting_changed") == []
+
+
+def test_an_archived_group_takes_no_new_meeting(make, now):
+    from eventtrack.services import groups
+
+    group = make.group()
+    groups.archive_group(group, now)
+
+    with pytest.raises(DomainError) as refused:
+        meetings.create_meetings(group, details())
+    assert refused.value.code == "archived"
+    assert db.session.scalar(select(Meeting).where(Meeting.group_id == group.id)) is None
+
+    groups.unarchive_group(group)
+    assert len(meetings.create_meetings(group, details())) == 1

@@ -12,7 +12,7 @@ from ...extensions import db
 from ...links import external_url
 from ...models import Group, Meeting, Registration
 from ...models.vocabularies import MeetingStatus
-from .. import outbox, registrations
+from .. import groups, outbox, registrations
 from ..errors import DomainError
 from .details import (
     REGISTERED,
@@ -48,8 +48,9 @@ def create_meetings(
 
     With ``now`` (the pages pass it), a start in the past is refused; without it (the demo
     plants a past meeting) it is not. A meeting at the same start as one of the group's is
-    refused unless ``duplicate_ok``.
+    refused unless ``duplicate_ok``. An archived group takes no new meetings.
     """
+    groups.require_active(group)
     validate(details)
     starts = occurrences(details.starts_local, recurrence, count)
     if now is not None:

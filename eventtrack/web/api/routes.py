@@ -162,7 +162,9 @@ class Meetings(MethodView):
             followup_delay_minutes=data["followup_delay_minutes"],
         )
         with atomic():
-            created = meetings.create_meetings(group, details, data["recurrence"], data["count"])
+            created = meetings.create_meetings(
+                group, details, data["recurrence"], data["count"], now=utcnow()
+            )
         return {"meetings": created}
 
 
