@@ -10,7 +10,7 @@ from flask import current_app
 from . import worker as worker_loop
 from .extensions import db
 from .models import Meeting, utcnow
-from .services import followup_mail, outbox
+from .services import engagement, followup_mail, outbox
 from .services.errors import DomainError
 from .transaction import atomic
 
@@ -53,6 +53,8 @@ def run_once(limit: int, stop: threading.Event | None = None) -> outbox.Delivery
             click.echo(f"meeting {meeting.id}: {exc.message}", err=True)
     with atomic():
         followup_mail.queue_reminders(now)
+    with atomic():  # check-ins since the last round: searchable by the member's own name
+        engagement.record_check_ins(now)
     worker_loop.queue_due_reminders(now)  # reminders before a meeting (services.reminders)
     transport = outbox.transport_from_config(current_app.config)
     return worker_loop.deliver_pending(transport, utcnow(), limit, stop=stop)
