@@ -251,16 +251,44 @@ def _check_open(meeting: Meeting, now: datetime) -> None:
         raise Invalid("This meeting is over.", code="meeting_over")
 
 
-def cancel(reg: Registration, now: datetime) -> Registration | None:
-    """Cancel ``reg``; if it held a place, promote the first on the waitlist (returned)."""
+def cancel(reg: Registration, now: datetime, *, tell_member: bool = False) -> Registration | None:
+    """Cancel ``reg``; if it held a place, promote the first on the waitlist (returned).
+
+    ``tell_member``: the member cancelled themselves; a confirmation goes to their inbox, in
+    this transaction."""
     if reg.status == CANCELLED:
         return None
     lock_meeting(reg.meeting)
-    held_place = reg.status == GOING
+    was = reg.status
+    held_place = was == GOING
     reg.status = CANCELLED
     reg.status_changed_at = now
     promoted = fill_from_waitlist(reg.meeting, now) if held_place else []
+    if tell_member:
+        _queue_cancelled_mail(reg, was, now)
     return promoted[0] if promoted else None
+
+
+def _queue_cancelled_mail(reg: Registration, was: str, now: datetime) -> None:
+    """Tell the member that their own cancellation went through. ``was``: going or waitlist."""
+    meeting, user = reg.meeting, reg.user
+    outbox.queue_mail(
+        "registration_cancelled",
+        context={
+            "meeting": meeting,
+            "user": user,
+            "was": was,
+            "meeting_url": external_url("attendee.meeting", meeting_id=meeting.id),
+        },
+        kind="registration_cancelled",
+        dedup_key=f"registration_cancelled:{reg.id}:{reg.status_changed_at.timestamp():.6f}",
+        recipient=user.email,
+        recipient_name=user.name,
+        user_id=user.id,
+        meeting_id=meeting.id,
+        subject=f"Cancelled: {meeting.title}",
+        now=now,
+    )
 
 
 def fill_from_waitlist(meeting: Meeting, now: datetime) -> list[Registration]:

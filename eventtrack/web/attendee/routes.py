@@ -4,7 +4,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from ...extensions import csrf, db
-from ...links import external_url
 from ...models import Meeting, utcnow
 from ...models.vocabularies import MeetingStatus, RegistrationStatus
 from ...services import (
@@ -12,7 +11,6 @@ from ...services import (
     accounts,
     followups,
     meetings,
-    outbox,
     passes,
     profiles,
     registrations,
@@ -188,9 +186,7 @@ def rsvp(meeting_id: int):
             else:
                 reg = registrations.registration_for(meeting, current_user)
                 if reg is not None and reg.status != RegistrationStatus.CANCELLED:
-                    was = reg.status
-                    registrations.cancel(reg, now)
-                    _queue_cancelled_mail(reg, was, now)
+                    registrations.cancel(reg, now, tell_member=True)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for(".meeting", meeting_id=meeting.id))
@@ -210,29 +206,6 @@ def rsvp(meeting_id: int):
             "info",
         )
     return redirect(url_for(".meeting", meeting_id=meeting.id))
-
-
-def _queue_cancelled_mail(reg, was: str, now) -> None:
-    """Tell the member, in their inbox, that their own cancellation went through (the mail is
-    queued in the cancellation's transaction). ``was``: going or waitlist before it."""
-    meeting, user = reg.meeting, reg.user
-    outbox.queue_mail(
-        "registration_cancelled",
-        context={
-            "meeting": meeting,
-            "user": user,
-            "was": was,
-            "meeting_url": external_url("attendee.meeting", meeting_id=meeting.id),
-        },
-        kind="registration_cancelled",
-        dedup_key=f"registration_cancelled:{reg.id}:{reg.status_changed_at.timestamp():.6f}",
-        recipient=user.email,
-        recipient_name=user.name,
-        user_id=user.id,
-        meeting_id=meeting.id,
-        subject=f"Cancelled: {meeting.title}",
-        now=now,
-    )
 
 
 @bp.route("/me", methods=["GET", "POST"])
