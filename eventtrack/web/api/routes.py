@@ -8,7 +8,7 @@ answer every row as the organisers' CSV export instead (``services.exports``), u
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 
 from ...extensions import db
@@ -26,6 +26,7 @@ from ...services import (
 from ...services.errors import Invalid
 from ...services.meetings import MeetingDetails
 from ...transaction import atomic
+from ..downloads import csv_download
 from .auth import api_blueprint, api_user
 from .schemas import (
     GroupIn,
@@ -70,11 +71,7 @@ def or_csv(export):
             if not wants_csv():
                 return view(self, *args, **kwargs)
             text, filename = export(**kwargs)
-            return Response(
-                text,
-                mimetype="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-            )
+            return csv_download(text, filename)
 
         return wrapper
 

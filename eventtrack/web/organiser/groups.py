@@ -6,7 +6,7 @@ actor organises (``access.organised_group`` then ``groups.membership_in``): anot
 ids answer 404.
 """
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...models import utcnow
@@ -14,6 +14,7 @@ from ...models.vocabularies import Role
 from ...services import access, exports, groups, meetings, members
 from ...services.errors import DomainError
 from ...transaction import atomic
+from ..downloads import csv_download
 from ..forms import ActionForm, uploaded_text
 from . import bp
 from .forms import GroupEditForm, GroupForm, ImportForm, MemberEditForm, MemberForm
@@ -150,13 +151,7 @@ def import_members(group_id: int):
 @bp.get("/groups/<int:group_id>/members.csv")
 def members_csv(group_id: int):
     group = access.organised_group(current_user, group_id)
-    return Response(
-        exports.members_csv(group),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{exports.members_filename(group)}"'
-        },
-    )
+    return csv_download(exports.members_csv(group), exports.members_filename(group))
 
 
 def _member(group_id: int, user_id: int):

@@ -1,7 +1,7 @@
 """Organiser pages: registering members for a meeting (ticked, or everyone), cancelling,
 resending passes; inviting (announce), messaging the attendees, the registrations' CSV."""
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -12,6 +12,7 @@ from ...models.vocabularies import RegistrationStatus
 from ...services import access, exports, invitations, members, messages, registrations
 from ...services.errors import DomainError
 from ...transaction import atomic
+from ..downloads import csv_download
 from ..forms import ActionForm
 from . import bp
 from .meeting_forms import MessageAttendeesForm, RegisterMembersForm
@@ -144,13 +145,7 @@ def message_attendees(meeting_id: int):
 def registrations_csv(meeting_id: int):
     """The registrations with attendance, as CSV (formula-safe, ``services.exports``)."""
     meeting = access.organised_meeting(current_user, meeting_id)
-    return Response(
-        exports.registrations_csv(meeting),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="meeting-{meeting.id}-registrations.csv"'
-        },
-    )
+    return csv_download(exports.registrations_csv(meeting), exports.registrations_filename(meeting))
 
 
 from . import meeting_page  # noqa: E402, F401  (the meeting page's route, endpoint organiser.meeting)
