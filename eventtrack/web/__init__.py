@@ -34,7 +34,10 @@ def _own_words(exc: HTTPException) -> str | None:
     None, and the error page says it in the app's words (templates/errors/error.html), never
     Werkzeug's ("The requested URL was not found on the server…")."""
     if isinstance(exc, CSRFError):
-        return "This form was open too long or came from elsewhere. Reload the page and try again."
+        return (
+            "This form was open too long or came from elsewhere (its CSRF security token did "
+            "not match). Reload the page and try again."
+        )
     if exc.description == type(exc).description:
         return None
     return exc.description
