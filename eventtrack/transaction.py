@@ -38,7 +38,11 @@ def atomic() -> Iterator[None]:
 
 def has_unsaved_changes(session: Session | None = None) -> bool:
     """The session flushed changes (or holds some) that nobody committed or rolled back yet."""
-    session = session or db.session()
+    if session is None:
+        registry = db.session.registry
+        if not registry.has():  # no session made in this context: nothing in it (and none made)
+            return False
+        session = registry()
     return bool(session.info.get(_UNSAVED) or session.new or session.dirty or session.deleted)
 
 

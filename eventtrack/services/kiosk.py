@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..extensions import db
 from ..models import Meeting
+from ..models.vocabularies import CheckinHow
 from .errors import DomainError
 
 STEP_SECONDS = 30
@@ -82,9 +83,9 @@ def verify(code: str, now: datetime) -> Grant:
         raise CodeRejected("invalid", "This is not a check-in code of this app.")
     meeting_id, step, mac = parts
     if step == "p":
-        how, message = "poster", f"poster:{meeting_id}"
+        how, message = CheckinHow.POSTER, f"poster:{meeting_id}"
     elif step.isdigit():
-        how, message = "kiosk", f"kiosk:{meeting_id}:{step}"
+        how, message = CheckinHow.KIOSK, f"kiosk:{meeting_id}:{step}"
     else:
         raise CodeRejected("invalid", "This is not a check-in code of this app.")
     if not hmac.compare_digest(mac, _mac(message)):
@@ -92,7 +93,7 @@ def verify(code: str, now: datetime) -> Grant:
     meeting = db.session.get(Meeting, int(meeting_id))
     if meeting is None:
         raise CodeRejected("invalid", "This check-in code is for a meeting that no longer exists.")
-    if how == "kiosk":
+    if how == CheckinHow.KIOSK:
         age = time_step(now) - int(step)
         if not 0 <= age < ACCEPTED_STEPS:
             raise CodeRejected(
@@ -134,6 +135,6 @@ def verify_ticket(ticket: str) -> Grant:
     if not isinstance(meeting_id, int) or not isinstance(nonce, str):
         raise CodeRejected("invalid", "This form is not genuine.")
     meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or data.get("h") not in ("kiosk", "poster"):
+    if meeting is None or data.get("h") not in (CheckinHow.KIOSK, CheckinHow.POSTER):
         raise CodeRejected("invalid", "This form is not genuine.")
     return Grant(meeting=meeting, how=data["h"], nonce=nonce)
