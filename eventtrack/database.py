@@ -181,10 +181,6 @@ class DriverStatement:
             prepared = self._prepared[dialect.name] = (sql, bind, constants)
         return prepared
 
-    def sql_for(self, dialect) -> str:
-        """The text the driver runs on ``dialect``."""
-        return self._prepare(dialect)[0]
-
     def first(self, params: dict, on: "DriverTransaction | None" = None) -> tuple | None:
         """Run with ``params`` in the transaction ``on``, or else in the session's; the first
         row it returns, if it returns rows."""
@@ -308,7 +304,13 @@ def _end_read_only_session() -> None:
     if has_unsaved_changes(session):
         raise RuntimeError("DriverTransaction.own: the session holds unsaved changes")
     if session.in_transaction():
-        session.commit()  # nothing to write: it only ends the transaction
+        # Nothing to write: this only ends the transaction. What the request loaded stays
+        # loaded (not expired), so it is not read again after the check-in.
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
 
 
 class _SQLiteQualifiedReturning(SQLiteCompiler):

@@ -11,29 +11,23 @@ name within a worker round.
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Meeting, Membership, Registration
-from . import members, rules
+from ..models import Membership
+from . import members
 
 
 def record_check_ins(now: datetime) -> int:
     """Mark as engaged every member checked in at a meeting of their group who was not yet,
     and rewrite their search keys; return how many. The caller commits."""
-    reg, meeting = aliased(Registration), aliased(Meeting)
-    checked_in = (
-        select(reg.id)
-        .join(meeting, meeting.id == reg.meeting_id)
-        .where(
-            reg.user_id == Membership.user_id,
-            meeting.group_id == Membership.group_id,
-            rules.present(reg),
-        )
-        .exists()
-    )
     ids = list(
-        db.session.scalars(select(Membership.id).where(Membership.engaged_at.is_(None), checked_in))
+        db.session.scalars(
+            # Engaged (``members.engaged``: here, by a check-in) but not yet recorded so.
+            select(Membership.id).where(
+                Membership.engaged_at.is_(None),
+                members.engaged(Membership.group_id, Membership.user_id),
+            )
+        )
     )
     if ids:
         db.session.execute(update(Membership).where(Membership.id.in_(ids)).values(engaged_at=now))

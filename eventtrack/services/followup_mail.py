@@ -82,27 +82,6 @@ def queue_followups(meeting: Meeting, now: datetime, *, ignore_delay: bool = Fal
     return queued
 
 
-def _queue_to_member(kind: str, user: User, meeting: Meeting, context: dict, **message) -> bool:
-    """Queue the ``kind`` mail (template and kind are one word) to ``user`` about ``meeting``,
-    with the one-click unsubscribe both follow-up mails carry."""
-    headers = outbox.unsubscribe_headers(user)
-    return outbox.queue_mail(
-        kind,
-        context={
-            **context,
-            "user": user,
-            "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
-        },
-        kind=kind,
-        recipient=user.email,
-        recipient_name=user.name,
-        user_id=user.id,
-        meeting_id=meeting.id,
-        headers=headers,
-        **message,
-    )
-
-
 def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
     user, meeting = lst.user, lst.meeting
     card = vcard(lst.shared, meeting)
@@ -111,7 +90,7 @@ def _enqueue_followup(lst: FollowUpList, url: str, now: datetime) -> bool:
         attachments.append(
             {"filename": "contacts.vcf", "content_type": "text/vcard", "content": card}
         )
-    return _queue_to_member(
+    return outbox.queue_to_member(
         "followup",
         user,
         meeting,
@@ -209,7 +188,7 @@ def _queue_reminders_for(last: Meeting, next_meeting: Meeting, week: int, now: d
         if not open_people:
             continue
         n = len(open_people)
-        queued += _queue_to_member(
+        queued += outbox.queue_to_member(
             "reminder",
             people[uid],
             last,

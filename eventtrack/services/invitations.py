@@ -15,7 +15,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import Meeting, Membership, User
 from ..models.vocabularies import MeetingStatus
-from . import accounts, outbox
+from . import access, accounts, outbox
 from .errors import Invalid
 
 # What ``new_invite_token`` makes (token_urlsafe(18): 24 characters); anything else is no token.
@@ -53,7 +53,7 @@ def announce(meeting: Meeting, now: datetime) -> int:
     )
     queued = 0
     for user in recipients:
-        queued += queue_to_member(
+        queued += outbox.queue_to_member(
             "announce",
             user,
             meeting,
@@ -65,23 +65,6 @@ def announce(meeting: Meeting, now: datetime) -> int:
     return queued
 
 
-def queue_to_member(template: str, user: User, meeting: Meeting, context: dict, **message) -> bool:
-    """Queue ``template`` (also the mail's kind) to ``user`` about ``meeting``, with the
-    one-click unsubscribe that mail to members who did not ask for it must carry."""
-    headers = outbox.unsubscribe_headers(user)
-    return outbox.queue_mail(
-        template,
-        context={**context, "user": user, "unsubscribe_url": headers["List-Unsubscribe"][1:-1]},
-        kind=template,
-        recipient=user.email,
-        recipient_name=user.name,
-        user_id=user.id,
-        meeting_id=meeting.id,
-        headers=headers,
-        **message,
-    )
-
-
 def request_sign_in(meeting: Meeting, email: str, now: datetime, next_url: str) -> bool:
     """Mail a sign-in link leading back to the invitation, if ``email`` belongs to a member of
     the meeting's group; True if one was queued.
@@ -89,17 +72,6 @@ def request_sign_in(meeting: Meeting, email: str, now: datetime, next_url: str) 
     The caller answers the same either way: the link tells nobody who is in the group.
     """
     user = accounts.user_by_email(email)
-    if user is None or not is_member(user.id, meeting.group_id):
+    if user is None or access.member_of(user, meeting.group_id) is None:
         return False
     return accounts.request_login_link(user.email, now, next_url)
-
-
-def is_member(user_id: int, group_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Membership.id).where(
-                Membership.group_id == group_id, Membership.user_id == user_id
-            )
-        )
-        is not None
-    )

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Meeting, OutboxMessage, Registration, User
 from ..models.vocabularies import MailStatus, RegistrationStatus
-from . import rules
+from . import outbox, rules
 from .errors import Invalid
-from .invitations import queue_to_member
+from .meetings.details import REGISTERED
 from .registration_views import MAIL_STATES
 
 AUDIENCES = {
@@ -30,7 +30,7 @@ SUBJECT_MAX, BODY_MAX = 200, 5000
 def audience_filter(meeting: Meeting, audience: str, now: datetime):
     """The ``Registration`` condition of ``audience``; no-shows only once the meeting is over."""
     if audience == "registered":
-        return Registration.status.in_([RegistrationStatus.GOING, RegistrationStatus.WAITLIST])
+        return Registration.status.in_(REGISTERED)
     if audience == "checked_in":
         return rules.present()
     if audience == "no_shows":
@@ -63,7 +63,7 @@ def message_attendees(
     )
     queued = 0
     for user in recipients:
-        queued += queue_to_member(
+        queued += outbox.queue_to_member(
             "message",
             user,
             meeting,

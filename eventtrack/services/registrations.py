@@ -14,10 +14,8 @@ from ..models.vocabularies import MeetingStatus, RegistrationStatus
 from . import members, outbox, registration_views
 from .errors import Invalid, NotFound
 
-# The organiser's views of registrations live in ``registration_views``; named here too, as
-# the API and older callers know them by these names.
-MAIL_STATES = registration_views.MAIL_STATES
-RegistrationView = registration_views.RegistrationView
+# The organiser's views of registrations live in ``registration_views``; the API knows this one
+# by its older name.
 for_organisers = registration_views.for_organisers
 
 GOING, WAITLIST, CANCELLED = (

@@ -80,27 +80,19 @@ def queue_for(meeting: Meeting, now: datetime) -> int:
     start = meeting.local(meeting.starts_at)
     queued = 0
     for reg in regs:
-        user = reg.user
-        headers = outbox.unsubscribe_headers(user)
-        queued += outbox.queue_mail(
+        queued += outbox.queue_to_member(
             "meeting_reminder",
-            context={
+            reg.user,
+            meeting,
+            {
                 "meeting": meeting,
-                "user": user,
                 "registration": reg,
                 "pass_url": pass_url(reg),
                 "ics_url": external_url("attendee.pass_ics", token=reg.pass_token),
-                "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
             },
-            kind="meeting_reminder",
             dedup_key=(
                 f"meeting_reminder:{meeting.id}:{reg.id}:{int(meeting.starts_at.timestamp())}"
             ),
-            recipient=user.email,
-            recipient_name=user.name,
-            user_id=user.id,
-            meeting_id=meeting.id,
-            headers=headers,
             subject=f"Reminder: {meeting.title}, {start:%a %d %b %H:%M}",
             now=now,
         )

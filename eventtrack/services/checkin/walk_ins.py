@@ -24,14 +24,6 @@ GOING, WAITLIST, CANCELLED_REG = (
 ANY_STATUS = (GOING, WAITLIST, CANCELLED_REG)
 
 
-def _registration(meeting: Meeting, user: User) -> Registration | None:
-    return db.session.scalar(
-        select(Registration).where(
-            Registration.meeting_id == meeting.id, Registration.user_id == user.id
-        )
-    )
-
-
 def walk_in(
     meeting: Meeting,
     name: str,
@@ -85,7 +77,7 @@ def _walk_in(meeting, name, email, actor, now, company, how, nonce, before_commi
     )
     user = membership.user
     registrations.lock_meeting(meeting)
-    reg = _registration(meeting, user)
+    reg = registrations.registration_for(meeting, user)
     if reg is None:
         # At the kiosk or poster a newcomer takes a free place or joins the waitlist; an
         # organiser adding a walk-in decides at the door and may go over capacity.
@@ -105,7 +97,7 @@ def _walk_in(meeting, name, email, actor, now, company, how, nonce, before_commi
                 checkin_how=None if full else CheckinHow.WALK_IN,
             )
         ).rowcount
-        reg = _registration(meeting, user)
+        reg = registrations.registration_for(meeting, user)
         if inserted:
             if full:
                 result = _waitlisted(meeting, reg, user)

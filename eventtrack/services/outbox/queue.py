@@ -187,3 +187,21 @@ def queue_many(template: str, items: list[tuple[dict, dict]], now: datetime) -> 
         text, html = render_mail(template, **context)
         msgs.append(dict(body_text=text, body_html=html, **message))
     enqueue_many(msgs, now)
+
+
+def queue_to_member(template: str, user, meeting, context: dict, **message) -> bool:
+    """Queue ``template`` (also the mail's kind) to the member ``user`` about ``meeting``, with
+    the one-click unsubscribe that mail a member did not ask for must carry (follow-ups,
+    reminders, announcements, messages)."""
+    headers = unsubscribe_headers(user)
+    return queue_mail(
+        template,
+        context={**context, "user": user, "unsubscribe_url": headers["List-Unsubscribe"][1:-1]},
+        kind=template,
+        recipient=user.email,
+        recipient_name=user.name,
+        user_id=user.id,
+        meeting_id=meeting.id,
+        headers=headers,
+        **message,
+    )

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from ...links import external_url
 from ...models import utcnow
-from ...models.vocabularies import MeetingStatus
+from ...models.vocabularies import CheckinHow, MeetingStatus
 from ...services import access, attendance, checkin, kiosk, passes, rules
 from ...services.errors import Invalid
 from ...transaction import atomic
@@ -73,7 +73,9 @@ def scan(meeting_id: int):
     if not isinstance(code, str) or not (nonce is None or isinstance(nonce, str)):
         return jsonify(status="error", message='Send JSON {"code": "…", "nonce": "…"}.'), 400
     try:
-        result = checkin.check_in(meeting.id, code, current_user.id, utcnow(), "pass_scan", nonce)
+        result = checkin.check_in(
+            meeting.id, code, current_user.id, utcnow(), CheckinHow.PASS_SCAN, nonce
+        )
     except Invalid as exc:
         return jsonify(status="error", message=exc.message), 422
     return jsonify(result.as_json(meeting)), result.http_status
@@ -86,7 +88,9 @@ def checkin_pass():
     form = PassCheckinForm()
     if not form.validate_on_submit():
         abort(400)
-    result = checkin.check_in(None, form.token.data, current_user.id, utcnow(), "pass_scan")
+    result = checkin.check_in(
+        None, form.token.data, current_user.id, utcnow(), CheckinHow.PASS_SCAN
+    )
     reg = (
         access.organised_registration(current_user, result.registration_id)
         if (result.registration_id)

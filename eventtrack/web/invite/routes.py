@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from ...models import User, utcnow
 from ...models.limits import max_length
-from ...services import invitations
+from ...services import access, invitations
 from ...services.errors import NotFound
 from ...transaction import atomic
 from .. import ratelimit
@@ -34,7 +34,7 @@ def _meeting(token: str):
 def open(token: str):  # noqa: A001  (the endpoint's name: invite.open)
     meeting = _meeting(token)
     signed_in = current_user.is_authenticated
-    if signed_in and invitations.is_member(current_user.id, meeting.group_id):
+    if signed_in and access.member_of(current_user, meeting.group_id) is not None:
         return redirect(url_for("attendee.meeting", meeting_id=meeting.id))
     form = InviteSignInForm()
     if form.validate_on_submit():
