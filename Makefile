@@ -71,22 +71,17 @@ test-postgres: setup system-deps
 test: lint setup system-deps
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-# The check-in benchmark runs on SQLite, then on PostgreSQL where a server answers.
+# Every benchmark runs on SQLite, then on PostgreSQL where a server answers; all of them run even
+# when one misses a target, and the exit status says if any did.
+BENCHES := checkin followups pages
 bench: setup system-deps
-	$(BIN)/python -m bench.checkin
-	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  $(BIN)/python -m bench.checkin --postgres $(PG_URL); \
-	else \
-	  echo "*** PostgreSQL at $(PG_URL) does not answer: its check-in figure was NOT measured. ***"; \
-	fi
-	$(BIN)/python -m bench.followups
-	@# Both databases measured even when one misses a target; the status says if any did.
-	@$(BIN)/python -m bench.pages; status=$$?; \
+	@status=0; \
 	if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  $(BIN)/python -m bench.pages --postgres $(PG_URL) || status=1; \
-	else \
-	  echo "*** PostgreSQL at $(PG_URL) does not answer: its page figures were NOT measured. ***"; \
-	fi; \
+	  pg=1; else pg=; echo "*** PostgreSQL at $(PG_URL) does not answer: its figures are NOT measured. ***"; fi; \
+	for b in $(BENCHES); do \
+	  echo "== bench.$$b (SQLite)"; $(BIN)/python -m bench.$$b || status=1; \
+	  if [ -n "$$pg" ]; then echo "== bench.$$b (PostgreSQL)"; $(BIN)/python -m bench.$$b --postgres $(PG_URL) || status=1; fi; \
+	done; \
 	exit $$status
 
 clean:

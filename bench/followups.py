@@ -1,11 +1,13 @@
 """Benchmark: queue and deliver follow-ups for a 2,000-attendee meeting.
 
-    python -m bench.followups [--attendees 2000] [--per-person 20]
+    python -m bench.followups [--attendees 2000] [--per-person 20] [--postgres URL]
 
-A fresh SQLite database in a temp dir; a meeting with N checked-in attendees who each met
-~20 others; time to queue every follow-up email, then time to deliver them to a local aiosmtpd
-sink on 127.0.0.1 — beside a raw smtplib loop sending the same number of messages of the same
-sizes to the same sink. Targets: queue < 10 s; delivery >= 0.5 x the raw smtplib rate.
+A fresh SQLite database in a temp dir (or, with ``--postgres``, a database of its own made and
+dropped on that server, ``bench.checkin.make_database``); a meeting with N checked-in
+attendees who each met ~20 others; time to queue every follow-up email, then time to deliver
+them to a local aiosmtpd sink on 127.0.0.1 — beside a raw smtplib loop sending the same number
+of messages of the same sizes to the same sink. Targets: queue < 10 s; delivery >= 0.5 x the
+raw smtplib rate.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
+from bench.checkin import make_database
 from eventtrack import create_app, worker
 from eventtrack.extensions import db
 from eventtrack.models import (
@@ -179,60 +182,70 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attendees", type=int, default=2000)
     parser.add_argument("--per-person", type=int, default=20)
+    parser.add_argument("--postgres", metavar="URL", help="run against this PostgreSQL server")
     args = parser.parse_args(argv)
     deadline = time.monotonic() + TIME_LIMIT
     rng = random.Random(5)
     now = datetime.now(UTC).replace(microsecond=0)
 
     with tempfile.TemporaryDirectory(prefix="eventtrack-bench-") as tmp:
-        app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-                "INSTANCE_PATH": tmp,
-                "SECRET_KEY": "bench",
-                "BASE_URL": "http://127.0.0.1:5000",
-                "RATELIMIT_ENABLED": False,
-            }
+        database_url, drop = make_database(args.postgres, Path(tmp))
+        try:
+            return run(args, database_url, tmp, now, rng, deadline)
+        finally:
+            drop()
+
+
+def run(args, database_url: str, tmp: str, now: datetime, rng, deadline: float) -> int:
+    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}")
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": tmp,
+            "SECRET_KEY": "bench",
+            "BASE_URL": "http://127.0.0.1:5000",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        t = time.perf_counter()
+        meeting = build(args.attendees, args.per_person, now, rng)
+        print(
+            f"setup: {args.attendees} attendees, "
+            f"{db.session.query(Connection).count()} connections "
+            f"({time.perf_counter() - t:.1f} s)"
         )
-        with app.app_context():
-            db.create_all()
-            t = time.perf_counter()
-            meeting = build(args.attendees, args.per_person, now, rng)
-            print(
-                f"setup: {args.attendees} attendees, "
-                f"{db.session.query(Connection).count()} connections "
-                f"({time.perf_counter() - t:.1f} s)"
-            )
 
-            t = time.perf_counter()
-            with atomic():
-                queued = followup_mail.queue_followups(meeting, now)
-            queue_s = time.perf_counter() - t
-            print(f"queue:    {queued} follow-up emails in {queue_s:.2f} s")
+        t = time.perf_counter()
+        with atomic():
+            queued = followup_mail.queue_followups(meeting, now)
+        queue_s = time.perf_counter() - t
+        print(f"queue:    {queued} follow-up emails in {queue_s:.2f} s")
 
-            mp = multiprocessing.get_context("spawn")
-            count, stop = mp.Value("i", 0), mp.Event()
-            port = free_port()
-            sink = mp.Process(target=run_sink, args=(port, count, stop), daemon=True)
-            sink.start()
-            wait_for_port(port)
-            try:
-                transport = outbox.SmtpTransport("127.0.0.1", port)
-                t = time.perf_counter()
-                summary = worker.deliver_pending(transport, now, limit=queued)
-                deliver_s = time.perf_counter() - t
-                if time.monotonic() > deadline:
-                    print("time limit reached", file=sys.stderr)
-                    return 2
-                sender = app.config["MAIL_FROM"]
-                rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-                same = [(r.recipient, outbox.build_message(r, sender)) for r in rows]
-                before = count.value
-                raw_s = raw_smtplib(port, sender, same)
-                assert count.value - before == len(same) == summary.sent
-            finally:
-                stop.set()
-                sink.join(10)
+        mp = multiprocessing.get_context("spawn")
+        count, stop = mp.Value("i", 0), mp.Event()
+        port = free_port()
+        sink = mp.Process(target=run_sink, args=(port, count, stop), daemon=True)
+        sink.start()
+        wait_for_port(port)
+        try:
+            transport = outbox.SmtpTransport("127.0.0.1", port)
+            t = time.perf_counter()
+            summary = worker.deliver_pending(transport, now, limit=queued)
+            deliver_s = time.perf_counter() - t
+            if time.monotonic() > deadline:
+                print("time limit reached", file=sys.stderr)
+                return 2
+            sender = app.config["MAIL_FROM"]
+            rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            same = [(r.recipient, outbox.build_message(r, sender)) for r in rows]
+            before = count.value
+            raw_s = raw_smtplib(port, sender, same)
+            assert count.value - before == len(same) == summary.sent
+        finally:
+            stop.set()
+            sink.join(10)
 
     size = sum(len(m) for _, m in same) / max(len(same), 1)
     ours, raw = summary.sent / deliver_s, len(same) / raw_s
