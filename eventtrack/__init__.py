@@ -6,6 +6,7 @@ from flask import Flask
 
 from .config import load_config
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .logs import init_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config and test_config.get("INSTANCE_PATH"):
         app.instance_path = test_config["INSTANCE_PATH"]
     load_config(app, test_config)
+    init_logging(app)  # before anything logs: JSON lines with LOG_JSON
 
     from . import models  # noqa: F401  (register tables with the metadata)
     from .database import init_database

@@ -1,5 +1,6 @@
 """Command line for follow-ups: ``flask --app eventtrack followups`` and ``… worker``."""
 
+import logging
 import signal
 import threading
 from datetime import datetime
@@ -13,6 +14,17 @@ from .models import Meeting, utcnow
 from .services import engagement, followup_mail, outbox
 from .services.errors import DomainError
 from .transaction import atomic
+
+log = logging.getLogger(__name__)
+
+
+def _tell(message: str, err: bool = False) -> None:
+    """Say it on the terminal, or as a log line when logs are JSON (``LOG_JSON``): a worker
+    under systemd then writes nothing but JSON lines."""
+    if current_app.config.get("LOG_JSON"):
+        log.log(logging.WARNING if err else logging.INFO, message)
+    else:
+        click.echo(message, err=err)
 
 
 @click.command("followups")
@@ -50,7 +62,7 @@ def run_once(limit: int, stop: threading.Event | None = None) -> outbox.Delivery
         try:
             _queue_followups_of(meeting, now)
         except DomainError as exc:
-            click.echo(f"meeting {meeting.id}: {exc.message}", err=True)
+            _tell(f"meeting {meeting.id}: {exc.message}", err=True)
     with atomic():
         followup_mail.queue_reminders(now)
     with atomic():  # check-ins since the last round: searchable by the member's own name
@@ -70,9 +82,10 @@ def worker(once, interval, limit):
     SIGTERM or SIGINT finishes the current message, then stops: nothing is left half-sent.
     """
     stop = threading.Event()
+    json_logs = bool(current_app.config.get("LOG_JSON"))
 
     def request_stop(signum, _frame):
-        click.echo(f"signal {signum}: stopping after the message in flight", err=True)
+        _tell(f"signal {signum}: stopping after the message in flight", err=True)
         stop.set()
 
     previous = {}
@@ -84,14 +97,16 @@ def worker(once, interval, limit):
         while not stop.is_set():
             summary = run_once(limit, stop)
             rounds += 1
-            if summary.handled or summary.errors or once:
-                # An idle round says nothing: `make run` polls every 2 s beside the web app.
-                click.echo(
-                    f"round {rounds}: sent {summary.sent}, retrying {summary.retrying}, "
-                    f"failed {summary.failed}"
-                )
-            for error in summary.errors[:20]:
-                click.echo(f"  {error}", err=True)
+            # With LOG_JSON each batch's log line (eventtrack.worker) says all this.
+            if not json_logs:
+                if summary.handled or summary.errors or once:
+                    # An idle round says nothing: `make run` polls every 2 s beside the web app.
+                    click.echo(
+                        f"round {rounds}: sent {summary.sent}, retrying {summary.retrying}, "
+                        f"failed {summary.failed}"
+                    )
+                for error in summary.errors[:20]:
+                    click.echo(f"  {error}", err=True)
             if once:
                 break
             # A full round means more may be waiting: go again at once.
@@ -101,7 +116,7 @@ def worker(once, interval, limit):
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         db.session.remove()
-    click.echo("worker stopped")
+    _tell("worker stopped")
 
 
 COMMANDS = (queue_followups_command, worker)

@@ -12,9 +12,11 @@ back); this module runs them on a connection of its own and commits after each s
 Called by ``flask outbox``, ``flask worker`` and the tests and benchmarks.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -22,6 +24,8 @@ from flask import current_app
 from .extensions import db
 from .services import outbox, reminders
 from .transaction import atomic, has_unsaved_changes
+
+log = logging.getLogger(__name__)
 
 
 def queue_due_reminders(now: datetime) -> int:
@@ -60,31 +64,77 @@ def deliver_pending(
     # transaction on it, without the session's per-commit connection check-out and ping.
     with db.engine.connect() as conn, transport:
         while summary.handled < limit:
+            batch_started = time.monotonic()
             ids = outbox.claim_batch(
                 clock(), min(batch_size, limit - summary.handled), worker, conn
             )
             conn.commit()  # the claim holds before anything in it is sent
             if not ids:
                 break
-            rows = outbox.claimed_rows(conn, ids)
-            conn.commit()
-            for index, row in enumerate(rows):
-                if stop is not None and stop.is_set():
-                    # Asked to stop (SIGTERM): the message in flight was finished; the rest
-                    # go back untried for the next worker.
-                    outbox.release(rows[index:], worker, conn)
-                    conn.commit()
+            before = replace(summary, errors=list(summary.errors))
+            try:
+                carry_on = _deliver_batch(
+                    ids, transport, sender, worker, now, conn, summary, progress, stop
+                )
+                if not carry_on:
                     return summary
-                connected = outbox.deliver_one(transport, row, sender, worker, now, conn, summary)
-                conn.commit()  # this message's result, before the next one is tried
-                if not connected:
-                    # No server: hand the untried rest back unchanged and stop this run.
-                    outbox.release(rows[index + 1 :], worker, conn)
-                    conn.commit()
-                    return summary
-                if progress is not None:
-                    progress(1)
+            finally:
+                _log_batch(worker, len(ids), before, summary, time.monotonic() - batch_started)
     return summary
+
+
+def _deliver_batch(ids, transport, sender, worker, now, conn, summary, progress, stop) -> bool:
+    """Send one claimed batch, committing each result; False: stop the run (asked to stop,
+    or no server), the untried rest handed back."""
+    rows = outbox.claimed_rows(conn, ids)
+    conn.commit()
+    for index, row in enumerate(rows):
+        if stop is not None and stop.is_set():
+            # Asked to stop (SIGTERM): the message in flight was finished; the rest
+            # go back untried for the next worker.
+            outbox.release(rows[index:], worker, conn)
+            conn.commit()
+            return False
+        connected = outbox.deliver_one(transport, row, sender, worker, now, conn, summary)
+        conn.commit()  # this message's result, before the next one is tried
+        if not connected:
+            # No server: hand the untried rest back unchanged and stop this run.
+            outbox.release(rows[index + 1 :], worker, conn)
+            conn.commit()
+            return False
+        if progress is not None:
+            progress(1)
+    return True
+
+
+def _log_batch(worker, claimed, before, after, seconds) -> None:
+    """One line per claimed batch: what it held and what became of it (an idle round, which
+    claims nothing, says nothing)."""
+    sent = after.sent - before.sent
+    retrying = after.retrying - before.retrying
+    failed = after.failed - before.failed
+    fields = {
+        "worker": worker,
+        "claimed": claimed,
+        "sent": sent,
+        "retrying": retrying,
+        "failed": failed,
+        # Claimed and neither sent nor failed: handed back (stop, no server) or lost.
+        "released": claimed - sent - retrying - failed,
+        "seconds": round(seconds, 3),
+    }
+    errors = after.errors[len(before.errors) :]
+    if errors:
+        fields["errors"] = errors[:20]
+    log.info(
+        "outbox batch: claimed %d, sent %d, retrying %d, failed %d in %.3f s",
+        claimed,
+        sent,
+        retrying,
+        failed,
+        seconds,
+        extra=fields,
+    )
 
 
 def _end_session_transaction() -> None:
