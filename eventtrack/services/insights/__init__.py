@@ -132,3 +132,26 @@ class MemberRecord:
     goals_set: int = 0
     goals_done: int = 0
     since: date | None = None  # first meeting attended
+
+
+# The services, after the shapes they return (their modules import these from here).
+from .group import group_report  # noqa: E402
+from .meeting import meeting_network, meeting_report  # noqa: E402
+from .member import member_record  # noqa: E402
+
+__all__ = [
+    "AttendedMeeting",
+    "Bucket",
+    "Drifter",
+    "GroupReport",
+    "MeetingPoint",
+    "MeetingReport",
+    "MemberRecord",
+    "MetPerson",
+    "Network",
+    "Person",
+    "group_report",
+    "meeting_network",
+    "meeting_report",
+    "member_record",
+]
