@@ -434,3 +434,66 @@ def test_sign_in_with_a_next_holding_a_line_break_redirects_home(client, make):
     assert response.status_code == 302
     assert "\n" not in response.headers["Location"]
     assert "Set-Cookie" not in response.headers["Location"]
+
+
+# The routine's forms: too long is refused naming the limit, nothing saved, what was typed kept
+
+
+def test_editing_a_group_refuses_a_name_too_long_naming_120(client, make, organiser):
+    group = make.group(organiser, name="Product Circle")
+    response = client.post(
+        f"/organise/groups/{group.id}/edit",
+        data={"name": "x" * 121, "description": "Kept words", "timezone": "Europe/London"},
+    )
+    assert response.status_code == 422
+    assert re.search(rb"\b120\b", response.data) and b"Kept words" in response.data
+    db.session.expire_all()
+    assert db.session.get(Group, group.id).name == "Product Circle"
+
+
+def test_editing_a_member_refuses_a_name_too_long_naming_120(client, make, organiser):
+    group = make.group(organiser)
+    bob = make.member(group, name="Bob")
+    db.session.commit()
+    response = client.post(
+        f"/organise/groups/{group.id}/members/{bob.id}",
+        data={"name": "x" * 121, "company": "Kept Co"},
+    )
+    assert response.status_code == 422
+    assert re.search(rb"\b120\b", response.data) and b'value="Kept Co"' in response.data
+    db.session.expire_all()
+    membership = db.session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == bob.id)
+    )
+    assert "x" * 121 not in (membership.typed_name, membership.typed_company)
+    assert membership.typed_company != "Kept Co"
+
+
+def test_a_message_with_a_subject_too_long_is_refused_naming_200(client, make, organiser, now):
+    from eventtrack.models import OutboxMessage
+    from eventtrack.services import registrations
+
+    group = make.group(organiser)
+    meeting = make.meeting(group, now=now)
+    registrations.register(meeting, make.member(group), now)
+    db.session.commit()
+    response = client.post(
+        f"/organise/meetings/{meeting.id}/message",
+        data={"audience": "registered", "subject": "s" * 201, "body": "Kept text"},
+    )
+    assert response.status_code == 422
+    assert re.search(rb"\b200\b", response.data) and b"Kept text" in response.data
+    kinds = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert kinds == ["pass"]  # the registration's pass; no message
+
+
+def test_an_invitation_refuses_an_email_too_long_and_sends_nothing(client, make, now):
+    from eventtrack.models import LoginLink, OutboxMessage
+
+    meeting = make.meeting(make.group(), now=now)
+    db.session.commit()
+    email = "a" * 250 + "@example.com"
+    response = client.post(f"/i/{meeting.invite_token}", data={"email": email})
+    assert response.status_code == 422
+    assert re.search(rb"\b254\b", response.data) and email.encode() in response.data
+    assert (count(OutboxMessage), count(LoginLink)) == (0, 0)

@@ -177,7 +177,7 @@ def test_message_the_attendees_keeps_what_was_typed_on_a_mistake(client, make, g
     assert 'name="subject"' in client.get(url).text
 
     wrong = client.post(url, data={"audience": "no_shows", "subject": "Hi", "body": "Kept text"})
-    assert wrong.status_code == 200
+    assert wrong.status_code == 422
     assert "No-shows are known once the meeting is over." in wrong.text
     assert "Kept text" in wrong.text and 'value="Hi"' in wrong.text
     assert _count(OutboxMessage, OutboxMessage.kind == "message") == 0

@@ -46,4 +46,4 @@ def open(token: str):  # noqa: A001  (the endpoint's name: invite.open)
         return render_template("invite/link_sent.html", meeting=meeting, email=form.email.data)
     return render_template(
         "invite/meeting.html", meeting=meeting, form=form, signed_in=signed_in, now=utcnow()
-    )
+    ), 422 if form.errors else 200

@@ -138,7 +138,7 @@ def message_attendees(meeting_id: int):
             return redirect(url_for(".meeting", meeting_id=meeting.id) + "#mail")
     return render_template(
         "organiser/message_attendees.html", meeting=meeting, form=form, now=utcnow()
-    )
+    ), 422 if form.errors else 200
 
 
 @bp.get("/meetings/<int:meeting_id>/registrations.csv")
