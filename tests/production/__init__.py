@@ -1,0 +1,1 @@
+"""Production: real processes (gunicorn, mail workers) on PostgreSQL, faults, deployment."""
