@@ -7,6 +7,7 @@ from flask import Flask, current_app
 
 from . import worker
 from .cli_followups import register as register_followup_commands
+from .cli_transfer import register as register_transfer_commands
 from .extensions import db
 from .models import utcnow
 from .services import accounts, outbox
@@ -19,6 +20,7 @@ def init_cli(app: Flask) -> None:
     for command in (demo, create_organiser, api_token, deliver_outbox, queue_reminders):
         app.cli.add_command(command)
     register_followup_commands(app)
+    register_transfer_commands(app)
 
 
 @click.command("demo")
