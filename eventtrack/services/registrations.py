@@ -249,11 +249,14 @@ def _check_open(meeting: Meeting, now: datetime) -> None:
         raise Invalid("This meeting is over.", code="meeting_over")
 
 
-def cancel(reg: Registration, now: datetime, *, tell_member: bool = False) -> Registration | None:
+def cancel(
+    reg: Registration, now: datetime, *, tell_member: bool = False, by_organiser: bool = False
+) -> Registration | None:
     """Cancel ``reg``; if it held a place, promote the first on the waitlist (returned).
 
     ``tell_member``: the member cancelled themselves; a confirmation goes to their inbox, in
-    this transaction."""
+    this transaction. ``by_organiser``: an organiser cancelled it; the member is told so (while
+    the meeting is still ahead), in this transaction."""
     if reg.status == CANCELLED:
         return None
     lock_meeting(reg.meeting)
@@ -262,13 +265,13 @@ def cancel(reg: Registration, now: datetime, *, tell_member: bool = False) -> Re
     reg.status = CANCELLED
     reg.status_changed_at = now
     promoted = fill_from_waitlist(reg.meeting, now) if held_place else []
-    if tell_member:
-        _queue_cancelled_mail(reg, was, now)
+    if tell_member or (by_organiser and reg.meeting.ends_at > now):
+        _queue_cancelled_mail(reg, was, now, by_organiser=by_organiser)
     return promoted[0] if promoted else None
 
 
-def _queue_cancelled_mail(reg: Registration, was: str, now: datetime) -> None:
-    """Tell the member that their own cancellation went through. ``was``: going or waitlist."""
+def _queue_cancelled_mail(reg: Registration, was: str, now: datetime, *, by_organiser) -> None:
+    """Tell the member that their registration is cancelled. ``was``: going or waitlist."""
     meeting, user = reg.meeting, reg.user
     outbox.queue_mail(
         "registration_cancelled",
@@ -276,6 +279,7 @@ def _queue_cancelled_mail(reg: Registration, was: str, now: datetime) -> None:
             "meeting": meeting,
             "user": user,
             "was": was,
+            "by_organiser": by_organiser,
             "meeting_url": external_url("attendee.meeting", meeting_id=meeting.id),
         },
         kind="registration_cancelled",

@@ -93,7 +93,7 @@ def test_adding_an_existing_account_shows_only_what_was_typed_on_the_pages(
     assert b"A. Nonymous" in registered.data and not _reveals_alan(registered.data)
     reg = db.session.scalar(select(Registration))
     cancelled = client.post(f"/organise/registrations/{reg.id}/cancel", follow_redirects=True)
-    assert b"A. Nonymous&#39;s registration cancelled." in cancelled.data
+    assert b"A. Nonymous&#39;s registration cancelled; they are told by email." in cancelled.data
     assert not _reveals_alan(cancelled.data)
 
 

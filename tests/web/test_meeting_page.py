@@ -329,3 +329,25 @@ def test_a_past_meeting_offers_no_registering_or_inviting(client, make, group, n
     done = client.post(f"/organise/meetings/{meeting.id}/register-everyone", follow_redirects=True)
     assert "Nobody was registered: This meeting is over." in done.text
     assert db.session.get(Meeting, meeting.id) is not None
+
+
+def test_an_organiser_cancelling_a_place_tells_the_member_and_nobody_else(client, make, group, now):
+    meeting = make.meeting(group, now=now, title="Pricing night")
+    past = make.meeting(group, now=now, starts_in=timedelta(days=-30), title="Last month")
+    ada = make.member(group, name="Ada", email="ada@example.com")
+    reg, _ = registrations.register(meeting, ada, now)
+    old = make.registration(past, ada)
+    db.session.commit()
+    done = client.post(f"/organise/registrations/{reg.id}/cancel", follow_redirects=True)
+    assert "registration cancelled; they are told by email" in done.text
+    [mail] = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "registration_cancelled")
+    ).all()
+    assert mail.recipient == "ada@example.com" and mail.meeting_id == meeting.id
+    assert "The organisers of" in mail.body_text and "cancelled your place" in mail.body_text
+    assert "as you asked" not in mail.body_text and reg.pass_token not in mail.body_text
+    assert "cancelled your place" in mail.body_html
+    # A meeting already over: its registration is cancelled, nobody is mailed about it.
+    client.post(f"/organise/registrations/{old.id}/cancel")
+    assert _count(OutboxMessage, OutboxMessage.kind == "registration_cancelled") == 1
+    assert db.session.get(Registration, old.id).status == "cancelled"

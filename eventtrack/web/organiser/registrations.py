@@ -72,8 +72,9 @@ def cancel_registration(registration_id: int):
     if ActionForm().validate_on_submit():
         group_id = reg.meeting.group_id
         with atomic():
-            promoted = registrations.cancel(reg, utcnow())
-        flash(f"{members.person(group_id, reg.user_id).label}'s registration cancelled.", "success")
+            promoted = registrations.cancel(reg, utcnow(), by_organiser=True)
+        label = members.person(group_id, reg.user_id).label
+        flash(f"{label}'s registration cancelled; they are told by email.", "success")
         if promoted is not None:
             name = members.person(group_id, promoted.user_id).label
             flash(f"{name} moved up from the waitlist and was emailed.", "info")
