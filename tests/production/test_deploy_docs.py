@@ -198,6 +198,15 @@ def test_environment_file_holds_known_settings_read_alike_by_systemd_and_the_she
     assert {key: seen.get(key) for key in values} == values
 
 
+def test_settings_go_where_the_units_and_the_cli_read_them():
+    [_, install, _] = doc_commands("settings")
+    source, target = shlex.split(install)[-2:]
+    assert source == "deploy/eventtrack.env.example"
+    for unit in ("eventtrack-web.service", "eventtrack-worker.service"):
+        assert f"EnvironmentFile={target}\n" in (DEPLOY / unit).read_text()
+    assert f"EVENTTRACK_ENV_FILE:-{target}}}" in (DEPLOY / "eventtrack-cli").read_text()
+
+
 @pytest.mark.usefixtures("restore_logging")  # the file turns on JSON logs
 def test_app_reads_the_environment_file_as_meant(monkeypatch):
     from eventtrack import create_app
