@@ -116,16 +116,6 @@ def due_meetings(now: datetime) -> list[Meeting]:
     return [m for m in ended if followups_due_at(m) <= now]
 
 
-def queue_due_followups(now: datetime, progress=None) -> int:
-    """Queue follow-ups of every meeting that is due; return how many emails were queued."""
-    queued = 0
-    for meeting in due_meetings(now):
-        queued += queue_followups(meeting, now)
-        if progress is not None:
-            progress(1)
-    return queued
-
-
 # --- reminders before the next meeting -------------------------------------------------------
 
 

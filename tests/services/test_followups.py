@@ -312,18 +312,24 @@ def test_cancelled_meeting_queues_nothing(meeting, now):
     assert exc.value.code == "cancelled"
 
 
-def test_queue_due_followups_takes_due_meetings_only(group, now):
+def test_due_meetings_are_those_ended_past_their_delay_and_not_queued_yet(group, now):
     due = past_meeting(group, now)  # ended 3 h ago, delay 2 h
     not_yet = past_meeting(group, now, delay=240)  # ended 3 h ago, delay 4 h
     running = past_meeting(group, now, ago=timedelta(hours=1))
     for m in (due, not_yet, running):
         attend(m)
 
-    assert followup_mail.queue_due_followups(now) == 1
+    def queue_due(at):
+        meetings = followup_mail.due_meetings(at)
+        for meeting in meetings:
+            followup_mail.queue_followups(meeting, at)
+        return [m.id for m in meetings]
+
+    assert queue_due(now) == [due.id]
     assert {r.meeting_id for r in followup_rows()} == {due.id}
-    assert followup_mail.queue_due_followups(now) == 0
-    assert followup_mail.queue_due_followups(now + timedelta(hours=2)) == 1  # not_yet
-    assert followup_mail.queue_due_followups(now + timedelta(hours=3)) == 1  # running
+    assert queue_due(now) == []
+    assert queue_due(now + timedelta(hours=2)) == [not_yet.id]
+    assert queue_due(now + timedelta(hours=3)) == [running.id]
 
 
 def test_followup_email_holds_list_goal_links_unsubscribe_and_vcard(meeting, now):

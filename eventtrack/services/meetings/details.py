@@ -71,26 +71,25 @@ def describe_recurrence(kind: str, first: datetime) -> str:
     return RECURRENCES[kind].lower()
 
 
+def rhythm(first: datetime, kind: str, count: int | None = None) -> rrule:
+    """The local start times of a series on the rhythm ``kind`` from ``first`` (``count`` of
+    them, or without end): weekly, every two weeks, or monthly on the same weekday of the month
+    (the 1st..4th, or the last)."""
+    if kind in ("weekly", "biweekly"):
+        return rrule(WEEKLY, interval=2 if kind == "biweekly" else 1, dtstart=first, count=count)
+    if kind == "monthly":
+        nth = weekday(first.weekday(), nth_weekday(first))
+        return rrule(MONTHLY, dtstart=first, count=count, byweekday=nth)
+    raise Invalid(f"Unknown repetition {kind!r}.", field="recurrence")
+
+
 def occurrences(first: datetime, kind: str, count: int) -> list[datetime]:
     """Local start times of a series (wall-clock, so 18:30 stays 18:30 across DST)."""
     if kind == "none":
         return [first]
     if not 2 <= count <= MAX_OCCURRENCES:
         raise Invalid(f"A series has 2 to {MAX_OCCURRENCES} meetings.", field="count")
-    if kind == "weekly":
-        rule = rrule(WEEKLY, dtstart=first, count=count)
-    elif kind == "biweekly":
-        rule = rrule(WEEKLY, interval=2, dtstart=first, count=count)
-    elif kind == "monthly":
-        rule = rrule(
-            MONTHLY,
-            dtstart=first,
-            count=count,
-            byweekday=weekday(first.weekday(), nth_weekday(first)),
-        )
-    else:
-        raise Invalid(f"Unknown repetition {kind!r}.", field="recurrence")
-    return list(rule)
+    return list(rhythm(first, kind, count))
 
 
 def validate(details: MeetingDetails) -> None:

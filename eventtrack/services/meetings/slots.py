@@ -2,13 +2,12 @@
 
 from datetime import datetime
 
-from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Group, Meeting
 from ...models.vocabularies import MeetingStatus
-from .details import MeetingDetails, details_of, nth_weekday, to_utc
+from .details import MeetingDetails, details_of, rhythm, to_utc
 
 
 def last_meeting(group: Group) -> Meeting | None:
@@ -43,11 +42,7 @@ def rhythm_of(last: Meeting) -> str:
 
 def _slots_after(first: datetime, kind: str):
     """Local start times on the rhythm ``kind``, strictly after ``first``."""
-    if kind == "monthly":
-        rule = rrule(MONTHLY, dtstart=first, byweekday=weekday(first.weekday(), nth_weekday(first)))
-    else:
-        rule = rrule(WEEKLY, interval=2 if kind == "biweekly" else 1, dtstart=first)
-    return (start for start in rule if start > first)
+    return (start for start in rhythm(first, kind) if start > first)
 
 
 def copy_of_last(group: Group, now: datetime) -> MeetingDetails | None:
