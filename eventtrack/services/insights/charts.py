@@ -17,8 +17,8 @@ from markupsafe import Markup
 from . import AttendedMeeting, Bucket, MeetingPoint
 from .picture import FONT, _text
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 58
+WIDTH, HEIGHT = 480, 250  # drawn at 340 px on a phone, 640 px at most on a desktop
+LEFT, RIGHT, TOP, BOTTOM = 44, 10, 30, 58
 BLUE, GREEN, GREY = "#1d5fa8", "#1e6b34", "#52606d"
 
 
@@ -54,12 +54,12 @@ def bar_chart(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
     bar = max(1.0, min(28.0, slot * 0.8 / max(len(series), 1)))
-    every = max(1, math.ceil(len(labels) / (plot_w / 56)))  # a label every 56 px at most
+    every = max(1, math.ceil(len(labels) / (plot_w / 60)))  # a label every 60 px at most
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" font-family="{FONT}" '
-        f'font-size="12" fill="#1f2933">',
+        f'font-size="13" fill="#1f2933">',
         f'<title id="{chart_id}-title">{_text(title)}</title>',
         f'<desc id="{chart_id}-desc">{_text(desc)}</desc>',
     ]

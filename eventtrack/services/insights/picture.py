@@ -140,7 +140,7 @@ def _legend(y: int) -> str:
         f'<path d="M430 {y}h28" stroke="{LINE}" stroke-width="2"/>',
         f'<text x="466" y="{y}" dominant-baseline="middle">Met each other</text>',
     ]
-    return '<g class="legend" font-size="15">' + "".join(items) + "</g>"
+    return '<g class="legend" font-size="17">' + "".join(items) + "</g>"
 
 
 def network_svg(network: Network, *, names: bool) -> Markup:
@@ -151,7 +151,7 @@ def network_svg(network: Network, *, names: bool) -> Markup:
     labels = names and len(people) <= LABEL_MAX
     n = len(order)
     top, cx = 40, WIDTH / 2
-    radius = (WIDTH / 2 - (150 if labels else 20)) if n else 0
+    radius = (WIDTH / 2 - (175 if labels else 20)) if n else 0
     cy = top + radius + (40 if labels else 20)
     r = max(1.5, min(9.0, math.pi * radius / max(n, 1) * 0.7)) if n else 0
     parts: list[str] = []
@@ -217,7 +217,7 @@ def network_svg(network: Network, *, names: bool) -> Markup:
     return Markup(  # noqa: S704 - every name in it went through _text (escaped)
         f'<svg xmlns="http://www.w3.org/2000/svg" class="network" role="img" '
         f'viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" '
-        f'aria-labelledby="network-title network-desc" font-family="{FONT}" font-size="13" '
+        f'aria-labelledby="network-title network-desc" font-family="{FONT}" font-size="16" '
         f'fill="#1f2933">'
         f'<title id="network-title">Who met whom</title><desc id="network-desc">{desc}</desc>'
         f'<rect width="100%" height="100%" fill="#fff"/>'

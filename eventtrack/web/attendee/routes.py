@@ -236,3 +236,6 @@ def unsubscribe(token: str):
             profiles.unsubscribe(user)
         return render_template("attendee/unsubscribed.html", user=user)
     return render_template("attendee/unsubscribe.html", user=user, form=UnsubscribeForm())
+
+
+from . import record  # noqa: E402, F401  (the member's own record, /me/record)

@@ -32,4 +32,4 @@ def home():
     )
 
 
-from . import groups, meetings_pages, registrations  # noqa: E402, F401  (their routes)
+from . import groups, meetings_pages, registrations, reports  # noqa: E402, F401  (their routes)
