@@ -20,14 +20,14 @@ from types import SimpleNamespace
 
 import flask_migrate
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from eventtrack import create_app
 from eventtrack.extensions import db
 from eventtrack.models import Connection, Group, Meeting, OutboxMessage, Registration, User
 from eventtrack.models.followup import FollowUp, Goal
-from eventtrack.services import accounts, checkin, connections, followups, sessions
+from eventtrack.services import accounts, checkin, connections, followups, sessions, transfer
 from eventtrack.services.registrations import new_pass_token
 from eventtrack.transaction import atomic
 from tests import factories
@@ -365,3 +365,73 @@ def test_the_flask_command_pipes_one_database_into_another(
     assert importer.returncode == 0, importer.stderr
     assert "exported" in exported_err and "imported" in importer.stdout
     assert _rows_at(app_config, target) == source.rows
+
+
+def test_a_failed_replace_keeps_what_was_there(source, new_database, app_config, tmp_path):
+    target = new_database()
+    with _app_on(app_config, target):
+        last_id = [factories.user(name=f"Kept {n}") for n in range(3)][-1].id
+        before = _rows()
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_bytes(_cut_at_a_line(source.file.read_bytes()))
+    refused = _cli(app_config, target, "import-data", "--replace", str(damaged))
+    assert refused.exit_code != 0 and "cut short" in refused.output
+    assert _rows_at(app_config, target) == before
+    with _app_on(app_config, target):
+        assert factories.user().id == last_id + 1
+
+
+def test_an_integer_the_target_cannot_hold_is_refused_whole(new_database, app_config, tmp_path):
+    """SQLite's integers have 64 bits, PostgreSQL's INTEGER 32: such a row stops the move
+    with the table named, and nothing of it stays."""
+    small = new_database("sqlite")
+    with _app_on(app_config, small):
+        factories.meeting(factories.group(), capacity=2**40)
+        rows = _rows()
+    assert _cli(app_config, small, "export-data", str(tmp_path / "big.jsonl")).exit_code == 0
+    target = new_database()
+    result = _cli(app_config, target, "import-data", str(tmp_path / "big.jsonl"))
+    if MIDDLE == "postgresql":
+        assert result.exit_code != 0
+        assert "The database refused a row of meetings" in result.output
+        assert all(table_rows == [] for table_rows in _rows_at(app_config, target).values())
+    else:
+        assert result.exit_code == 0, result.output
+        assert _rows_at(app_config, target) == rows
+
+
+def test_export_is_one_snapshot_while_the_app_writes(source, new_database, app_config, tmp_path):
+    """Rows committed while the export runs are not in the file, in no table: the file is
+    the database as it was when the export began."""
+    database = new_database()
+    assert _cli(app_config, database, "import-data", str(source.file)).exit_code == 0
+    written = []
+
+    def write_meanwhile(_rows_done):
+        if written:
+            return
+        with db.engine.begin() as other:  # another connection, committed at once
+            other.execute(insert(User.__table__).values(name="Late", email="late@example.com"))
+            other.execute(
+                insert(OutboxMessage.__table__).values(
+                    kind="late",
+                    dedup_key="late",
+                    recipient="late@example.com",
+                    message_id="<late@eventtrack.test>",
+                    subject="Late",
+                    body_text="",
+                )
+            )
+        written.append(True)
+
+    path = tmp_path / "snapshot.jsonl"
+    with (
+        _app_on(app_config, database),
+        transfer.Snapshot.open() as snapshot,
+        path.open("wb") as out,
+    ):
+        snapshot.write(out, progress=write_meanwhile)
+    assert written
+    copy = new_database("sqlite")
+    assert _cli(app_config, copy, "import-data", str(path)).exit_code == 0
+    assert _rows_at(app_config, copy) == source.rows

@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from sqlalchemy import Connection, delete, insert, literal, select, text
+from sqlalchemy import Connection, Table, delete, insert, literal, select, text
 from sqlalchemy.exc import StatementError
 
 from ...extensions import db
@@ -160,8 +160,7 @@ def load(export: ExportFile, *, replace: bool = False, progress: Progress | None
             "tables", f"The file's tables differ from this version's: {', '.join(different)}."
         )
     if replace:
-        for table in reversed(tables):
-            session.execute(delete(table))
+        _empty(connection, tables)
     else:
         filled = [t.name for t in tables if session.scalar(select(literal(1)).select_from(t))]
         if filled:
@@ -184,6 +183,19 @@ def load(export: ExportFile, *, replace: bool = False, progress: Progress | None
     export.end()
     _continue_ids(connection, zip(tables, export.tables, strict=True))
     return {t.name: t.rows for t in export.tables}
+
+
+def _empty(connection: Connection, tables: list[Table]) -> None:
+    if connection.dialect.name == "postgresql":
+        # One TRUNCATE, in the transaction like any statement: a DELETE of users would look up
+        # each user's rows in every table that refers to it, on columns with no index (a
+        # registration's checked_in_by_id), among the rows just deleted: 100,000 users took
+        # past the 30-second statement timeout.
+        names = ", ".join(connection.dialect.identifier_preparer.format_table(t) for t in tables)
+        connection.execute(text(f"TRUNCATE {names}"))
+    else:
+        for table in reversed(tables):  # children first, as the foreign keys want
+            connection.execute(delete(table))
 
 
 def _continue_ids(connection: Connection, tables) -> None:
