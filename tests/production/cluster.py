@@ -358,19 +358,20 @@ def call(port: int, method: str, path: str, body=None, headers=None, timeout=20.
 
 
 class Hold:
-    """The sink holds the message numbered ``at`` (1-based, in arrival order) until released."""
+    """The sink holds the message numbered ``at`` (1-based, in arrival order) until released,
+    so that a test can kill or cut the worker sending it at that moment.
 
-    def __init__(self, at: int):
-        self.at = at
+    ``keep``: the relay queues the message as it arrives, before its answer can reach the
+    worker (RFC 1047's window: a sender that dies then never learns it was taken); else the
+    relay dies before taking it and answers nothing useful (421)."""
+
+    def __init__(self, at: int, keep: bool):
+        self.at, self.keep = at, keep
         self.reached = threading.Event()
         self.released = threading.Event()
-        self.accept = True
         self.message_id = None
 
-    def release(self, accept: bool) -> None:
-        """``accept``: record it and answer 250 (a server that queued it before it could tell
-        the client); else answer 421 without keeping it (a server that died before)."""
-        self.accept = accept
+    def release(self) -> None:
         self.released.set()
 
 
@@ -399,17 +400,21 @@ class MailSink:
             await asyncio.sleep(self.delay)
         if hold is not None:
             hold.message_id = msg["Message-ID"]
+            if hold.keep:
+                self._keep(envelope, msg)
             hold.reached.set()
-            while not hold.released.is_set():
+            while not hold.released.is_set():  # cancelled if the worker's connection dies
                 await asyncio.sleep(0.01)
-            if not hold.accept:
-                return "421 4.3.2 Service shutting down"
-        with self.lock:
-            self.received.append((envelope.rcpt_tos[0], msg["Message-ID"]))
+            return "250 OK" if hold.keep else "421 4.3.2 Service shutting down"
+        self._keep(envelope, msg)
         return "250 OK"
 
-    def hold(self, at: int) -> Hold:
-        self.holds[at] = Hold(at)
+    def _keep(self, envelope, msg) -> None:
+        with self.lock:
+            self.received.append((envelope.rcpt_tos[0], msg["Message-ID"]))
+
+    def hold(self, at: int, keep: bool) -> Hold:
+        self.holds[at] = Hold(at, keep)
         return self.holds[at]
 
     def message_ids(self) -> list[str]:
@@ -425,7 +430,7 @@ class MailSink:
 
     def stop(self) -> None:
         for hold in self.holds.values():
-            hold.release(False)
+            hold.release()
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
@@ -535,11 +540,10 @@ class Cluster:
             "SECRET_KEY": self.secret,
             "RATELIMIT_STORAGE_URI": REDIS_URL,
             "RATELIMIT_KEY_PREFIX": self.redis_prefix,
-            **self.settings,
-            **settings,
         }
         if self.mail_port is not None:
-            values.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.mail_port))
+            values.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=self.mail_port)
+        values.update(**self.settings, **settings)
         env.update({f"EVENTTRACK_{k}": str(v) for k, v in values.items()})
         env["PYTHONUNBUFFERED"] = "1"  # the worker's lines reach its log as they happen
         return env

@@ -8,6 +8,10 @@ server or a link dies) and treats new ones by ``mode`` until ``restore()``:
 - ``BLACKHOLE``: new connections are accepted and never answered (a hung server, a dropped
   route): only the client's own timeouts end them.
 
+``cut_at(pattern, after)`` cuts the one connection whose client sends ``pattern`` (in a
+send that follows one holding ``after``) instead of forwarding it: e.g. a database connection
+lost exactly at its ``COMMIT``.
+
 Threads and blocking sockets: a test opens tens of connections, not thousands.
 """
 
@@ -38,6 +42,8 @@ class TcpProxy:
         self._open: set[socket.socket] = set()  # every socket of a live pair, or held
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._trap: tuple[bytes, bytes | None] | None = None
+        self.trapped = threading.Event()
 
     def start(self) -> "TcpProxy":
         listener = socket.socket()
@@ -57,6 +63,12 @@ class TcpProxy:
             victims, self._open = self._open, set()
         for sock in victims:
             _reset(sock)
+
+    def cut_at(self, pattern: bytes, after: bytes | None = None) -> None:
+        """Cut the next connection whose client sends ``pattern`` (once ``after`` was sent on
+        it), before ``pattern`` is forwarded; ``trapped`` is set when that happened."""
+        self.trapped.clear()
+        self._trap = (pattern, after)
 
     def restore(self) -> None:
         """Forward again; connections held by a blackhole are reset (their clients gave up)."""
@@ -117,11 +129,27 @@ class TcpProxy:
             self._open |= {client, upstream}
         pair = (client, upstream)
         threading.Thread(target=self._pump, args=(upstream, client, pair), daemon=True).start()
-        self._pump(client, upstream, pair)
+        self._pump(client, upstream, pair, watch=True)
 
-    def _pump(self, source: socket.socket, sink: socket.socket, pair) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, pair, watch=False) -> None:
+        seen_after = False
         try:
             while data := source.recv(65536):
+                trap = self._trap if watch else None
+                if trap is not None:
+                    pattern, after = trap
+                    if pattern in data and (after is None or seen_after):
+                        self._trap = None
+                        with self._lock:
+                            self._open -= set(pair)
+                        for sock in pair:
+                            _reset(sock)
+                        self.trapped.set()
+                        return
+                    if pattern in data:
+                        seen_after = False  # e.g. another transaction's COMMIT: start over
+                    elif after is not None and after in data:
+                        seen_after = True
                 sink.sendall(data)
         except OSError:
             pass  # cut, or the other side went away
