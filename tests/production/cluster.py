@@ -7,10 +7,10 @@ database, a shared secret key, rate limits in Redis under a key prefix of this c
 mail to an aiosmtpd sink on loopback (``MailSink``). ``close()`` ends every group it started
 (SIGTERM, then SIGKILL) whatever happened, so no process or port outlives a test.
 
-Databases: ``migrated_template()`` makes one database per test run with ``flask db upgrade``
-(the release step), and ``new_database()`` copies it (``CREATE DATABASE … TEMPLATE``, well under
-a second) for each cluster; all are dropped when the run ends. Their names start with the
-name of the suite's PostgreSQL database (``EVENTTRACK_TEST_DATABASE_URL``) and ``_cluster_``.
+Database: ``database()`` makes one per test run with ``flask db upgrade`` (the release step),
+shared by the modules (each seeds a group and meeting of its own and looks only at its own
+rows) and dropped when the run ends; its name is the suite's PostgreSQL database's
+(``EVENTTRACK_TEST_DATABASE_URL``) with ``_cluster_`` and a random suffix.
 """
 
 import asyncio
@@ -117,7 +117,6 @@ def _new_name() -> str:
 
 
 _made: list[str] = []
-_template: dict[str, str] = {}
 
 
 def _drop_all() -> None:
@@ -132,15 +131,15 @@ def _drop_all() -> None:
 atexit.register(_drop_all)
 
 
-def migrated_template() -> str:
-    """The name of this run's database migrated by ``flask db upgrade`` (made once)."""
-    if "name" not in _template:
+def database() -> str:
+    """The URL of this run's database, migrated by ``flask db upgrade`` (made once)."""
+    if not _made:
         name = _new_name()
         with _admin_connect() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         _made.append(name)
         env = dict(os.environ, EVENTTRACK_DATABASE_URL=database_url(name))
-        env["EVENTTRACK_SECRET_KEY"] = "cluster-template"
+        env["EVENTTRACK_SECRET_KEY"] = "cluster-migrate"
         done = subprocess.run(
             [str(BIN / "flask"), "--app", "eventtrack", "db", "upgrade"],
             cwd=ROOT,
@@ -150,26 +149,7 @@ def migrated_template() -> str:
             timeout=120,
         )
         assert done.returncode == 0, f"flask db upgrade failed:\n{done.stdout}\n{done.stderr}"
-        _template["name"] = name
-    return _template["name"]
-
-
-def new_database() -> str:
-    """A fresh migrated database (a copy of the template); its URL."""
-    template = migrated_template()
-    name = _new_name()
-    with _admin_connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    _made.append(name)
-    return database_url(name)
-
-
-def drop_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with _admin_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if name in _made:
-        _made.remove(name)
+    return database_url(_made[0])
 
 
 def query(url: str, sql: str, params=None) -> list[tuple]:
@@ -589,6 +569,10 @@ class Cluster:
             wait_for(ready, timeout, f"{server.name} /readyz", every=0.2)
 
     def close(self) -> None:
+        """SIGTERM to every group at once, then wait for each (SIGKILL what lingers)."""
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
