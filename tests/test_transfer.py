@@ -9,6 +9,7 @@ values and their Python types.
 """
 
 import gzip
+import json
 import os
 import secrets
 import subprocess
@@ -435,3 +436,25 @@ def test_export_is_one_snapshot_while_the_app_writes(source, new_database, app_c
     copy = new_database("sqlite")
     assert _cli(app_config, copy, "import-data", str(path)).exit_code == 0
     assert _rows_at(app_config, copy) == source.rows
+
+
+def test_a_row_whose_parent_is_missing_is_refused_foreign_keys_on(
+    source, new_database, app_config, tmp_path
+):
+    """The import runs with foreign keys enforced, SQLite's too: a membership of a user the
+    file does not hold stops it (before the checksum would)."""
+    lines = source.file.read_bytes().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    [columns] = [t["columns"] for t in header["tables"] if t["name"] == "memberships"]
+    start = lines.index(b'{"table":"memberships","rows":%d}\n' % len(source.rows["memberships"]))
+    row = json.loads(lines[start + 1])
+    row[[name for name, _kind in columns].index("user_id")] = 999_999
+    lines[start + 1] = json.dumps(row).encode() + b"\n"
+    orphan = tmp_path / "orphan.jsonl"
+    orphan.write_bytes(b"".join(lines))
+    target = new_database()
+    refused = _cli(app_config, target, "import-data", str(orphan))
+    assert refused.exit_code != 0
+    assert "The database refused a row of memberships" in refused.output
+    assert "FOREIGN KEY" in refused.output or "foreign key" in refused.output
+    assert all(rows == [] for rows in _rows_at(app_config, target).values())

@@ -45,10 +45,7 @@ class ExportFile:
                 f"{VERSION}.",
             )
         try:
-            self.tables = [
-                TableManifest(t["name"], t["columns"], int(t["rows"]), t["next_id"])
-                for t in header["tables"]
-            ]
+            self.tables = [_manifest(table) for table in header["tables"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise TransferError("corrupt", f"The file's header is damaged ({exc}).") from exc
         self.revision = header.get("revision")
@@ -121,6 +118,18 @@ class ExportFile:
         return TransferError(
             "corrupt", f"Line {self.line_number} should be {what}: the file is damaged."
         )
+
+
+def _manifest(table: dict) -> TableManifest:
+    manifest = TableManifest(table["name"], table["columns"], table["rows"], table["next_id"])
+    if not (
+        isinstance(manifest.name, str)
+        and type(manifest.rows) is int
+        and manifest.rows >= 0
+        and (manifest.next_id is None or type(manifest.next_id) is int)
+    ):
+        raise ValueError(f"table {manifest.name!r}")
+    return manifest
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes]:
