@@ -105,7 +105,7 @@ def bar_chart(
 
 
 def _day(when: datetime, tz: ZoneInfo | None) -> str:
-    return (when.astimezone(tz) if tz else when).strftime("%d %b %y")
+    return (when.astimezone(tz) if tz else when).strftime("%d %b")
 
 
 def attendance_chart(points: Sequence[MeetingPoint], tz: ZoneInfo | None = None) -> Markup:

@@ -2,22 +2,23 @@
 
 People are dots on a circle, one straight line per connection. The circle is ordered so that
 people who met sit near each other: connected groups (components) largest first, each walked
-breadth-first from its best-connected person, so most lines are short and a clique shows as a
-dense arc. People who met nobody sit apart, in their own strip below the circle, with a red
-ring. First-timers are orange diamonds, returning people blue dots; a legend says so.
+depth-first from its best-connected person, so a table that talked among itself shows as a
+dense arc of short lines. People who met nobody sit apart, in their own strip below the
+circle, with a red ring. First-timers are orange diamonds, returning people blue dots; a
+legend says so.
 
 O(n + m) apart from sorting the pairs once (for a deterministic order): 5,000 people and
-100,000 connections take tens of milliseconds. All the lines are ONE ``<path>``, with a lower
-opacity the more there are, so a browser draws 100,000 of them quickly and a dense picture
-shows density rather than a black disc. Names appear only when ``names=True`` (organisers):
-as labels up to ``LABEL_MAX`` people, as ``<title>`` tooltips beyond; never notes. Every name
-is escaped (and stripped of characters XML cannot hold).
+100,000 connections take about 90 ms of CPU on the development machine (``bench.reports``).
+All the lines are ONE ``<path>``, with a lower opacity the more there are, so a browser draws
+100,000 of them quickly and a dense picture shows density rather than a black disc. Names
+appear only when ``names=True`` (organisers): as labels up to ``LABEL_MAX`` people, as
+``<title>`` tooltips beyond; never notes. Every name is escaped (and stripped of characters
+XML cannot hold).
 """
 
 import math
 import operator
 import re
-from itertools import chain
 
 from markupsafe import Markup, escape
 
@@ -54,9 +55,10 @@ def _clean_pairs(pairs: list[tuple[int, int]], people: dict) -> list[tuple[int, 
 
 
 def _neighbours(people: list[Person], pairs: list[tuple[int, int]]) -> dict[int, list[int]]:
-    """Everyone's neighbours. One plain loop: grouping the pairs by their second id instead
-    (a sort and ``groupby``) was twice as slow at 100,000 pairs, the sorted copy's tuples being
-    scattered in memory."""
+    """Everyone's neighbours, in id order when ``pairs`` are sorted (the smaller ids come from
+    earlier pairs, the larger ones from the person's own run). One plain loop: grouping the
+    pairs by their second id instead (a sort and ``groupby``) was twice as slow at 100,000
+    pairs, the sorted copy's tuples being scattered in memory."""
     neighbours: dict[int, list[int]] = {p.user_id: [] for p in people}
     for a, b in pairs:
         neighbours[a].append(b)
@@ -67,25 +69,28 @@ def _neighbours(people: list[Person], pairs: list[tuple[int, int]]) -> dict[int,
 def circle_order(people: list[Person], pairs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
     """The user ids of people who met someone, in circle order, and of those who met nobody.
 
-    Components largest first (ties: smallest id first); each walked breadth-first from its
-    best-connected person (ties: smallest id), a level at a time in id order. ``pairs`` come
-    from ``_clean_pairs``. Set operations do the per-connection work at C speed.
+    Components largest first (ties: smallest id first); each walked depth-first from its
+    best-connected person (ties: smallest id), neighbours in id order. Depth-first keeps a
+    chain of acquaintances together on the circle; breadth-first alternated between the sides
+    of such a chain, a level at a time, and drew long criss-crossing lines between them.
+    ``pairs`` come from ``_clean_pairs``.
     """
-    neighbours = _neighbours(people, pairs)
+    neighbours = _neighbours(people, pairs)  # each list in id order (pairs are sorted)
     seen: set[int] = set()
     components: list[list[int]] = []
     # The best-connected person of a component is the first of it in this order.
     for root in sorted(neighbours, key=lambda u: (-len(neighbours[u]), u)):
         if root in seen or not neighbours[root]:
             continue
-        seen.add(root)
-        walk = frontier = [root]
-        while frontier:
-            reached = set(chain.from_iterable(map(neighbours.__getitem__, frontier)))
-            reached -= seen
-            seen |= reached
-            frontier = sorted(reached)
-            walk = walk + frontier
+        walk: list[int] = []
+        stack = [root]
+        while stack:
+            here = stack.pop()
+            if here in seen:
+                continue
+            seen.add(here)
+            walk.append(here)
+            stack.extend(reversed(neighbours[here]))  # the smallest id is walked first
         components.append(walk)
     components.sort(key=lambda c: (-len(c), min(c)))
     order = [uid for walk in components for uid in walk]
@@ -107,9 +112,16 @@ def _dot(person: Person, x: float, y: float, r: float, alone: bool, tip: str) ->
         )
     else:
         tag, where = "circle", f'cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"'
+    # Someone who met nobody also gets a red ring around the dot, seen at a glance.
+    halo = (
+        f'<circle class="ring" cx="{x:.1f}" cy="{y:.1f}" r="{r * 1.3 + 4:.1f}" fill="none" '
+        f'stroke="{MET_NOBODY}" stroke-width="2.5"/>'
+        if alone
+        else ""
+    )
     if tip:
-        return f"<{tag} {attrs} {where}><title>{tip}</title></{tag}>"
-    return f"<{tag} {attrs} {where}/>"
+        return f"{halo}<{tag} {attrs} {where}><title>{tip}</title></{tag}>"
+    return f"{halo}<{tag} {attrs} {where}/>"
 
 
 def _tip(person: Person, names: bool) -> str:
@@ -134,9 +146,9 @@ def _legend(y: int) -> str:
         f'<text x="30" y="{y}" dominant-baseline="middle">Returning</text>',
         f'<path d="M150 {y - 9}l9 9l-9 9l-9 -9z" fill="{FIRST_TIMER}"/>',
         f'<text x="166" y="{y}" dominant-baseline="middle">First-timer</text>',
-        f'<circle cx="296" cy="{y}" r="7" fill="{RETURNING}" stroke="{MET_NOBODY}" '
-        'stroke-width="3"/>',
-        f'<text x="310" y="{y}" dominant-baseline="middle">Met nobody</text>',
+        f'<circle cx="296" cy="{y}" r="6" fill="{RETURNING}"/>',
+        f'<circle cx="296" cy="{y}" r="10" fill="none" stroke="{MET_NOBODY}" stroke-width="2.5"/>',
+        f'<text x="312" y="{y}" dominant-baseline="middle">Met nobody</text>',
         f'<path d="M430 {y}h28" stroke="{LINE}" stroke-width="2"/>',
         f'<text x="466" y="{y}" dominant-baseline="middle">Met each other</text>',
     ]
@@ -191,16 +203,16 @@ def network_svg(network: Network, *, names: bool) -> Markup:
             f'<text class="strip-label" x="16" y="{strip_top:.0f}" font-weight="600" '
             f'fill="{MET_NOBODY}">Met nobody ({len(alone)})</text>'
         )
-        step, per_row = (240, 4) if labels else (22, (WIDTH - 32) // 22)
+        step, per_row = (240, 4) if labels else (26, (WIDTH - 32) // 26)
         ar = 7 if labels else 6
         for i, uid in enumerate(alone):
             x = 28 + (i % per_row) * step
-            y = strip_top + 28 + (i // per_row) * (30 if labels else 22)
+            y = strip_top + 28 + (i // per_row) * (30 if labels else 26)
             strip.append(_dot(people[uid], x, y, ar, True, _tip(people[uid], names)))
             if labels:
                 strip.append(_label(people[uid].name, x + 14, y, "start"))
         rows = (len(alone) + per_row - 1) // per_row
-        height = strip_top + 28 + rows * (30 if labels else 22)
+        height = strip_top + 28 + rows * (30 if labels else 26)
     else:
         height = strip_top if n else top + 60
     first = sum(1 for p in network.people if p.first_timer)
