@@ -8,8 +8,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
 from eventtrack.extensions import db
+from eventtrack.models import OutboxMessage
 from tests.followup_scenarios import attend, meet, past_meeting
 
 SECRET_NOTE = "owes me a pricing deck"
@@ -147,6 +149,7 @@ def test_the_group_report_shows_attendance_retention_and_who_is_drifting(client,
     assert third.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d %b %Y") in drifting
     member_page = f"/organise/groups/{series['group'].id}/members/{series['dora'].id}"
     assert member_page in drifting
+    assert f"/organise/groups/{series['group'].id}/message-drifting" in drifting
 
 
 def test_the_member_sees_their_own_record_with_the_people_behind_it(client, auth, series):
@@ -182,6 +185,7 @@ def _organiser_urls(series):
         f"/organise/meetings/{meeting_id}/report",
         f"/organise/meetings/{meeting_id}/network.svg",
         f"/organise/groups/{group_id}/report",
+        f"/organise/groups/{group_id}/message-drifting",
     ]
 
 
@@ -232,3 +236,49 @@ def test_a_meeting_nobody_came_to_yet_has_a_plain_report(client, auth, make, ser
     assert "Nobody has checked in yet." in html
     assert "The picture appears once people check in." in html
     db.session.rollback()
+
+
+def test_one_message_reaches_everyone_drifting_away_once(client, auth, make, series, now):
+    upcoming = make.meeting(series["group"], starts_in=timedelta(days=5), now=now, title="Next")
+    auth.login_as(series["organiser"])
+    url = f"/organise/groups/{series['group'].id}/message-drifting"
+
+    form = client.get(url)
+    assert form.status_code == 200
+    html = form.get_data(as_text=True)
+    assert "Dora Drift" in html and "Ravi Regular" not in html
+    assert "We miss you at Product Circle" in html and "Next" in html
+
+    data = {"subject": "We miss you", "body": "Come to the next one!"}
+    response = client.post(url, data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/groups/{series['group'].id}/report#drifting")
+    assert client.post(url, data=data).status_code == 302  # a double click
+
+    mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "message")).all()
+    assert [(m.recipient, m.meeting_id, m.subject) for m in mail] == [
+        (series["dora"].email, upcoming.id, "We miss you")
+    ]
+    assert "List-Unsubscribe" in (mail[0].headers or {})
+
+
+def test_messaging_the_drifting_needs_a_next_meeting(client, auth, series):
+    auth.login_as(series["organiser"])
+    url = f"/organise/groups/{series['group'].id}/message-drifting"
+
+    response = client.post(url, data={"subject": "Hi", "body": "Come back"})
+
+    assert response.status_code == 422
+    assert "Plan the next meeting first" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+@pytest.mark.parametrize("who", ["another_organiser", "member"])
+def test_nobody_else_may_message_the_drifting(client, auth, make, series, who, now):
+    make.meeting(series["group"], starts_in=timedelta(days=5), now=now)
+    auth.login_as(make.organiser() if who == "another_organiser" else series["ravi"])
+    url = f"/organise/groups/{series['group'].id}/message-drifting"
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, data={"subject": "Hi", "body": "Come back"}).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

@@ -8,12 +8,18 @@ meeting or group answers 404 (``services.access``).
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, render_template
+from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from ...models import utcnow
-from ...services import access, insights
+from ...services import access, insights, reach_out
+from ...services.errors import DomainError
 from ...services.insights import charts, picture
+from ...services.messages import BODY_MAX, SUBJECT_MAX
+from ...transaction import atomic
 from . import bp
 
 INLINE_MAX = 400  # up to this many present, the picture sits in the page (tooltips work)
@@ -62,3 +68,44 @@ def group_report(group_id: int):
         tz=tz,
         attendance=charts.attendance_chart(report.meetings, tz) if report.meetings else None,
     )
+
+
+class DriftingMessageForm(FlaskForm):
+    """The organisers' message to the members drifting away (``services.reach_out``)."""
+
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=SUBJECT_MAX)])
+    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    submit = SubmitField("Send to everyone drifting away")
+
+
+@bp.route("/groups/<int:group_id>/message-drifting", methods=["GET", "POST"])
+def message_drifting(group_id: int):
+    """Write to every member drifting away, inviting them to the next meeting (outbox)."""
+    group = access.organised_group(current_user, group_id)
+    form = DriftingMessageForm()
+    now = utcnow()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                queued = reach_out.message_drifting(group, form.subject.data, form.body.data, now)
+        except DomainError as exc:
+            getattr(form, exc.field or "body").errors.append(exc.message)
+        else:
+            if queued:
+                flash(f"Message queued for {queued} people.", "success")
+            else:
+                flash("Nobody new to send it to: nobody matches, or they have it already.", "info")
+            return redirect(url_for(".group_report", group_id=group.id) + "#drifting")
+    found = reach_out.drifting(group, now)
+    if not form.is_submitted():
+        form.subject.data = f"We miss you at {group.name}"
+        if found.next_meeting is not None:
+            when = found.next_meeting.local(found.next_meeting.starts_at)
+            form.body.data = (
+                f"We haven't seen you for a while. Our next meeting is "
+                f"{found.next_meeting.title}, on {when.strftime('%A %d %B at %H:%M')}: "
+                f"we would love to see you there."
+            )
+    return render_template(
+        "organiser/report_message_drifting.html", group=group, form=form, found=found
+    ), 422 if form.errors else 200
