@@ -268,8 +268,20 @@ class DriverTransaction:
         if self._session is not None:
             self._session.commit()
         else:
-            self.dbapi_connection.commit()
-            self._release()
+            try:
+                self.dbapi_connection.commit()
+            except self.dialect.loaded_dbapi.Error as exc:
+                # The connection was lost at COMMIT (or the database refused it): raised as the
+                # session would raise it, so the request answers 503 like any database outage.
+                # The outcome is unknown to us; the caller's retry finds it (idempotent).
+                if self._pooled is not None:
+                    self._pooled.invalidate(exc)  # never back into the pool
+                    self._pooled = None
+                raise DBAPIError.instance(
+                    "COMMIT", None, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+                ) from exc
+            finally:
+                self._release()
 
     def rollback(self) -> None:
         if self._session is not None:

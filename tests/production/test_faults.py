@@ -185,11 +185,6 @@ def test_postgres_unreachable_for_ten_seconds_answers_503_and_recovers(site):
     statuses = Counter(r[4].status for r in results)
     # A clean 503 or a stored check-in: never a 500, never a dropped connection.
     unexplained = set(statuses) - {201, 503}
-    if unexplained == {500} and statuses[500] <= _commit_bug_500s(server):
-        # TEMPORARY, until DriverTransaction.commit raises what the 503 handler catches (see
-        # test_a_database_connection_lost_at_commit_answers_503): a cut that lands on a
-        # check-in's own COMMIT answers 500. Any other 500 still fails here.
-        unexplained = set()
     assert not unexplained, (statuses, _errors(results))
     during = [r[4] for r in results if outage + 1 <= r[0] and r[0] + r[4].seconds <= back]
     assert during and {a.status for a in during} == {503}, Counter(a.status for a in during)
@@ -220,22 +215,6 @@ def _errors(results):
     return [r[4].body[:300] or r[4].error for r in results if r[4].status not in (201, 503)]
 
 
-def _commit_bug_500s(server) -> int:
-    """500s the server log shows raised by the driver connection's own commit."""
-    log = server.output()
-    return sum(
-        1
-        for part in log.split("ERROR eventtrack: Exception on ")[1:]
-        if "in commit\n    self.dbapi_connection.commit()" in part.split(" WARNING ")[0]
-    )
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: database.DriverTransaction.commit() lets the driver's own "
-    "psycopg.OperationalError through unwrapped (first() and __init__ wrap it in "
-    "sqlalchemy.exc.DBAPIError.instance), so web/health.py's 503 handler misses it: 500",
-)
 def test_a_database_connection_lost_at_commit_answers_503(site):
     """The door's check-in commits on a driver connection of its own; that connection lost
     exactly at its COMMIT is the database going away too: 503, and the retry stores it once."""
