@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tracemalloc
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -458,3 +459,34 @@ def test_a_row_whose_parent_is_missing_is_refused_foreign_keys_on(
     assert "The database refused a row of memberships" in refused.output
     assert "FOREIGN KEY" in refused.output or "foreign key" in refused.output
     assert all(rows == [] for rows in _rows_at(app_config, target).values())
+
+
+def test_a_large_table_is_streamed_not_held(new_database, app_config, tmp_path):
+    """12,000 users go out and back in with Python holding a few batches at a time: the
+    memory traced stays a fraction of what the rows take in the file."""
+    database = new_database()
+    with _app_on(app_config, database):
+        with atomic():
+            db.session.execute(
+                insert(User.__table__),
+                [
+                    {"name": f"Bulk {n}", "email": f"bulk{n}@example.com", "interests": "x" * 800}
+                    for n in range(12_000)
+                ],
+            )
+        path = tmp_path / "large.jsonl"
+        tracemalloc.start()
+        try:
+            with transfer.Snapshot.open() as snapshot, path.open("wb") as out:
+                snapshot.write(out)
+            exported = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            with path.open("rb") as stream, atomic():
+                transfer.load(transfer.ExportFile(stream), replace=True)
+            imported = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert db.session.scalar(select(func.count()).select_from(User)) == 12_000
+    size = path.stat().st_size
+    assert size > 8_000_000
+    assert exported < size / 2 and imported < size / 2, (exported, imported, size)
