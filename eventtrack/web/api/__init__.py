@@ -20,7 +20,7 @@ api = Api(
 
 
 def init_api(app: Flask) -> None:
-    from . import checkins, connections, followups, routes
+    from . import checkins, connections, followups, reports, routes
     from .auth import init_auth
 
     init_auth(app)
@@ -33,6 +33,6 @@ def init_api(app: Flask) -> None:
             "description": "`flask --app eventtrack api-token EMAIL`",
         },
     )
-    for module in (routes, checkins, connections, followups):
+    for module in (routes, checkins, connections, followups, reports):
         csrf.exempt(module.blp)  # token-authenticated, no cookies: CSRF does not apply
         api.register_blueprint(module.blp)
