@@ -30,8 +30,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from eventtrack.extensions import db
-from eventtrack.models import Connection, Group, Meeting, Membership, OutboxMessage, User
+from eventtrack.models import (
+    Connection,
+    Group,
+    Meeting,
+    Membership,
+    OutboxMessage,
+    Registration,
+    User,
+)
 from eventtrack.models.followup import FollowUp, Goal
+from eventtrack.services.registrations import new_pass_token
 
 from . import factories
 
@@ -60,10 +69,37 @@ class Scenario:
             raise AttributeError(name) from None
 
 
-def _check_in(meeting, user, after=timedelta(minutes=5), how="pass_scan", status="going"):
-    return factories.registration(
-        meeting, user, status=status, checked_in_at=meeting.starts_at + after, checkin_how=how
+def _register(meeting, user, status="going", **kwargs):
+    db.session.add(
+        Registration(
+            meeting_id=meeting.id,
+            user_id=user.id,
+            status=status,
+            pass_token=new_pass_token(),
+            **kwargs,
+        )
     )
+
+
+def _check_in(meeting, user, after=timedelta(minutes=5), how="pass_scan"):
+    _register(meeting, user, checked_in_at=meeting.starts_at + after, checkin_how=how)
+
+
+def _meeting(group, now, starts_in, title, status="scheduled"):
+    """A meeting of 2 hours (added, not committed: the scenario commits once)."""
+    start = now.replace(microsecond=0) + starts_in
+    meeting = Meeting(
+        group_id=group.id,
+        title=title,
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        timezone="Europe/Berlin",
+        checkin_opens_at=start - timedelta(hours=1),
+        checkin_closes_at=start + timedelta(hours=2),
+        status=status,
+    )
+    db.session.add(meeting)
+    return meeting
 
 
 def _meet(meeting, x, y):
@@ -93,16 +129,11 @@ def build(now) -> Scenario:
     """The scenario above, committed. ``now``: M6 started a week before it."""
     organiser = factories.organiser(email="olivia@insights.test", name="Olivia")
     group = factories.group(organiser, name="Circle")
-    held = [
-        factories.meeting(group, starts_in=-(7 - i) * WEEK, now=now, title=f"M{i}")
-        for i in range(1, 7)
-    ]
-    cancelled = factories.meeting(
-        group, starts_in=-(2 * WEEK + timedelta(days=3)), now=now, title="Off", status="cancelled"
-    )
-    future = factories.meeting(group, starts_in=WEEK, now=now, title="M7")
+    held = [_meeting(group, now, -(7 - i) * WEEK, f"M{i}") for i in range(1, 7)]
+    cancelled = _meeting(group, now, -(2 * WEEK + timedelta(days=3)), "Off", "cancelled")
+    future = _meeting(group, now, WEEK, "M7")
     p = {
-        name: factories.member(group, name=name, email=f"{name.lower()}@insights.test")
+        name: User(name=name, email=f"{name.lower()}@insights.test")
         for name in (
             [
                 "Dan",
@@ -123,6 +154,14 @@ def build(now) -> Scenario:
             ]
         )
     }
+    db.session.add_all(p.values())
+    db.session.flush()
+    # Members as an organiser adds them (Fay has left the group since).
+    db.session.add_all(
+        Membership(group_id=group.id, user_id=u.id, role="member", typed_name=u.name)
+        for name, u in p.items()
+        if name != "Fay"
+    )
     m1, m2, m3, m4, m5, m6 = held
     for m, names in (
         (m1, "Dan Rita Yves Fay"),
@@ -146,15 +185,14 @@ def build(now) -> Scenario:
     for name, after in arrivals.items():
         _check_in(m6, p[name], after)
     _check_in(m6, p["Walt"], timedelta(minutes=41), how="walk_in")  # bucket 40; 30 is empty
-    factories.registration(m6, p["Sam"])
-    factories.registration(m6, p["Dan"])
-    factories.registration(m6, p["Cleo"], status="cancelled")
-    factories.registration(m6, p["Lou"], status="waitlist")
+    _register(m6, p["Sam"])
+    _register(m6, p["Dan"])
+    _register(m6, p["Cleo"], status="cancelled")
+    _register(m6, p["Lou"], status="waitlist")
     # The future and the cancelled meeting: registrations that must not count anywhere.
-    factories.registration(future, p["Dan"])
-    factories.registration(future, p["Rita"])
-    # Fay has left the group.
-    db.session.query(Membership).filter_by(group_id=group.id, user_id=p["Fay"].id).delete()
+    _register(future, p["Dan"])
+    _register(future, p["Rita"])
+    _register(cancelled, p["Rita"])
 
     for m, x, y in (
         (m1, "Dan", "Rita"),
@@ -211,18 +249,19 @@ def build(now) -> Scenario:
                 answered_at=now if outcome else None,
             )
         )
-    db.session.commit()
 
     # Rita elsewhere: group "Other" (a member; meets Ben again) and "Elsewhere" (not a member).
     other_group = factories.group(factories.organiser(), name="Other")
     db.session.add(Membership(group_id=other_group.id, user_id=p["Rita"].id, role="member"))
     db.session.add(Membership(group_id=other_group.id, user_id=p["Ben"].id, role="member"))
-    other = factories.meeting(other_group, starts_in=-timedelta(days=3), now=now, title="K")
+    other = _meeting(other_group, now, -timedelta(days=3), "K")
+    db.session.flush()
     _check_in(other, p["Rita"])
     _check_in(other, p["Ben"])
     _meet(other, p["Rita"], p["Ben"])
     elsewhere_group = factories.group(factories.organiser(), name="Elsewhere")
-    elsewhere = factories.meeting(elsewhere_group, starts_in=-timedelta(days=2), now=now, title="Q")
+    elsewhere = _meeting(elsewhere_group, now, -timedelta(days=2), "Q")
+    db.session.flush()
     _check_in(elsewhere, p["Rita"])
     db.session.commit()
     return Scenario(organiser, group, held, cancelled, future, other, elsewhere, p)
