@@ -86,6 +86,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "followups.answer_goal": (MEMBER_AT_MEETING, "how my earlier goal in that group went"),
     # --- a real sign-in ---------------------------------------------------------------------
     "attendee.profile": (SIGNED_IN, "my profile and consents: never through a pass"),
+    "attendee.record": (SIGNED_IN, "my own record: meetings, people met, follow-ups, goals"),
     "attendee.meeting": (SIGNED_IN, "a meeting of a group I belong to, to RSVP"),
     "attendee.rsvp": (SIGNED_IN, "RSVP to a meeting of a group I belong to"),
     "auth.logout": (SIGNED_IN, "ends my server-side session"),
@@ -119,6 +120,10 @@ ROUTES: dict[str, tuple[str, str]] = {
     "organiser.announce_meeting": (ORGANISER, "mail the meeting's invitation to every member"),
     "organiser.message_attendees": (ORGANISER, "mail the registered, checked in or no-shows"),
     "organiser.registrations_csv": (ORGANISER, "registrations with attendance as CSV"),
+    "organiser.meeting_report": (ORGANISER, "how the meeting went: figures, names, no notes"),
+    "organiser.meeting_network_svg": (ORGANISER, "who met whom as a picture, with names"),
+    "organiser.group_report": (ORGANISER, "attendance, retention, who is drifting away"),
+    "organiser.message_drifting": (ORGANISER, "mail the members drifting away"),
     "connect.organiser_summary": (ORGANISER, "who met whom at the meeting (never notes)"),
     "connect.rounds": (ORGANISER, "record table rounds as connections"),
     "followups.organiser_summary": (ORGANISER, "follow-up counts, never contents"),
@@ -145,6 +150,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "api_checkins.Attendance": (API, "live counts of an organised meeting"),
     "api_connections.Connections": (API, "who met whom at an organised meeting (no notes)"),
     "api_followups.MeetingFollowups": (API, "queue an organised meeting's follow-up mail"),
+    "api_reports.MeetingReport": (API, "an organised meeting's report (names, no notes)"),
+    "api_reports.GroupReport": (API, "an organised group's report (names, no notes)"),
 }
 
 ID_ARGS = {
@@ -340,6 +347,8 @@ def _request_kwargs(endpoint: str, w: World) -> dict:
         "organiser.new_meeting": _meeting_form(),
         "organiser.edit_meeting": _meeting_form(title="Renamed"),
         "organiser.register_members": {"user_ids": [str(w.bob)]},
+        "organiser.message_drifting": {"subject": "Come back", "body": "We miss you."},
+        "organiser.message_attendees": {"audience": "registered", "subject": "Hi", "body": "Hi"},
         "connect.rounds": {"rows": "1,A,Ada Lovelace\n1,A,Carol Bystander\n"},
         "door.walk_in": {"name": "Walker", "email": "walker@example.com"},
         "door.checkin_pass": {"token": w.dave_pass},
