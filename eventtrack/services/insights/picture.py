@@ -210,7 +210,7 @@ def network_svg(network: Network, *, names: bool) -> Markup:
             y = strip_top + 28 + (i // per_row) * (30 if labels else 26)
             strip.append(_dot(people[uid], x, y, ar, True, _tip(people[uid], names)))
             if labels:
-                strip.append(_label(people[uid].name, x + 14, y, "start"))
+                strip.append(_label(people[uid].name, x + 20, y, "start"))
         rows = (len(alone) + per_row - 1) // per_row
         height = strip_top + 28 + rows * (30 if labels else 26)
     else:
