@@ -23,7 +23,8 @@ def _flag(name: str) -> bool:
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1)
 # The per-request heartbeat in memory, not on a disk busy with fsyncs (README, Performance).
-worker_tmp_dir = "/dev/shm"
+# gunicorn makes its files there with mkstemp (private, unpredictable names).
+worker_tmp_dir = "/dev/shm"  # noqa: S108
 # A request never needs this long (the database timeouts answer 503 first): a stuck worker
 # is killed and replaced.
 timeout = 30
