@@ -11,6 +11,7 @@ days=${3:-14}
 umask 077
 mkdir -p "$directory"
 file="$directory/$database-$(date -u +%Y%m%dT%H%M%SZ).dump"
+trap 'rm -f "$file.partial"' EXIT  # a failed dump leaves no half file behind
 pg_dump --format=custom --file="$file.partial" "$database"
 mv "$file.partial" "$file"
 find "$directory" -maxdepth 1 -name "$database-*.dump" -mtime "+$days" -delete
