@@ -141,7 +141,7 @@ def test_network_has_everyone_present_and_every_pair(s):
     assert {p.name for p in network.people if p.first_timer} == {"Ben", "Bea", "Nina", "Walt"}
 
 
-def test_network_leaves_out_a_pair_with_someone_no_longer_present(s):
+def test_a_check_in_undone_takes_its_connections_out_of_network_and_report(s):
     reg = db.session.scalar(
         select(Registration).where(
             Registration.meeting_id == s.m6.id, Registration.user_id == s.Walt.id
@@ -153,6 +153,9 @@ def test_network_leaves_out_a_pair_with_someone_no_longer_present(s):
     assert s.Walt.id not in {p.user_id for p in network.people}
     assert len(network.pairs) == 6
     assert {p.user_id: p.connections for p in network.people}[s.Rita.id] == 3
+    report = insights.meeting_report(s.m6)  # the report counts the same lines
+    assert report.connections == 6
+    assert report.distribution == [(0, 2), (1, 1), (2, 1), (3, 3)]
 
 
 # --- the group report ----------------------------------------------------------------------

@@ -29,8 +29,10 @@ check-in time), the pairs (one string of ids per person) and the follow-up count
 import json
 import statistics
 from collections import Counter
-from datetime import timedelta
-from itertools import chain, repeat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import repeat
 
 from sqlalchemy import String, case, cast, func, select
 
@@ -73,24 +75,46 @@ def _registration_counts(meeting: Meeting):
     ).one()
 
 
-def _present(meeting: Meeting, *columns):
-    """Rows (user id, name, first-timer, *columns) of everyone present, by user id."""
-    return db.session.execute(
-        select(Registration.user_id, User.name, rules.first_timer(), *columns)
+@dataclass
+class _Present:
+    """Everyone present, by user id, as columns: plain values, no row object kept per person
+    (see ``_met_lists``)."""
+
+    ids: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    first_timers: list[bool] = field(default_factory=list)
+    checked_in_at: list[datetime] = field(default_factory=list)
+
+
+def _present(meeting: Meeting, with_times: bool = False) -> _Present:
+    columns = [Registration.user_id, User.name, rules.first_timer()]
+    if with_times:
+        columns.append(Registration.checked_in_at)
+    rows = db.session.execute(
+        select(*columns)
         .join(User, User.id == Registration.user_id)
         .where(Registration.meeting_id == meeting.id, rules.present())
         .order_by(Registration.user_id)
-    ).all()
+    )
+    present = _Present()
+    for row in rows:
+        present.ids.append(row[0])
+        present.names.append(row[1])
+        present.first_timers.append(bool(row[2]))
+        if with_times:
+            present.checked_in_at.append(row[3])
+    return present
 
 
-def _connections(meeting: Meeting, here: set[int]) -> tuple[list[tuple[int, list[int]]], Counter]:
-    """The connections at ``meeting`` between two people in ``here``: per person ``a``, the ids
-    of the people with a larger id they met; and how many people each person met.
+def _met_lists(meeting: Meeting, here: set[int]) -> Iterator[tuple[int, list[int]]]:
+    """The connections at ``meeting`` between two people in ``here`` (a check-in undone leaves
+    its connections behind): per person ``a``, the ids of the people with a larger id they met.
 
-    Read as one row per person: the ids joined into one string by the database and parsed as
-    one JSON document. 100,000 pairs as rows of two integers took ~200 ms in SQLAlchemy's
-    result rows (the driver's own share ~40 ms); as ~5,000 strings, ~30 ms with the parsing
-    and counting (5,000 people, 100,000 pairs, SQLite)."""
+    One row per person, the ids joined into one string by the database. 100,000 pairs as rows
+    of two integers took ~200 ms in SQLAlchemy's result rows (the driver's own share ~40 ms);
+    as ~5,000 strings ~30 ms with the parsing (5,000 people, SQLite). Yielded as read, so that
+    nothing per row outlives its turn: 100,000 objects kept alive trigger a full garbage
+    collection of the process on most calls (~100 ms here)."""
     rows = db.session.execute(
         select(
             Connection.user_a_id, func.aggregate_strings(cast(Connection.user_b_id, String), ",")
@@ -98,25 +122,22 @@ def _connections(meeting: Meeting, here: set[int]) -> tuple[list[tuple[int, list
         .where(Connection.meeting_id == meeting.id)
         .group_by(Connection.user_a_id)
         .order_by(Connection.user_a_id)
-    ).all()
-    others = json.loads("[[" + "],[".join(ids for _, ids in rows) + "]]") if rows else []
-    met = list(zip((a for a, _ in rows), others, strict=True))
-    counts = _count(met)
-    if not counts.keys() <= here:  # a check-in undone leaves its connections behind
-        met = [(a, [b for b in bs if b in here]) for a, bs in met if a in here]
-        counts = _count(met)
-    return met, counts
+    )
+    keep = here.__contains__
+    for a, ids in rows:
+        if a in here:
+            others = list(filter(keep, json.loads(f"[{ids}]")))
+            if others:
+                yield a, others
 
 
-def _count(met: list[tuple[int, list[int]]]) -> Counter:
-    counts = Counter(chain.from_iterable(bs for _, bs in met))
-    for a, bs in met:
-        counts[a] += len(bs)
-    return counts
+def _count(met: Counter, a: int, others: list[int]) -> None:
+    met[a] += len(others)
+    met.update(others)
 
 
-def _distribution(people, counts: Counter) -> list[tuple[int, int]]:
-    return sorted(Counter(counts[row[0]] for row in people).items())
+def _distribution(present: _Present, met: Counter) -> list[tuple[int, int]]:
+    return sorted(Counter(met[uid] for uid in present.ids).items())
 
 
 def _median(distribution: list[tuple[int, int]]) -> float:
@@ -135,24 +156,23 @@ def _median(distribution: list[tuple[int, int]]) -> float:
     return float(statistics.fmean(found))
 
 
-def _met_nobody(people, counts: Counter) -> list[Person]:
+def _met_nobody(present: _Present, met: Counter) -> list[Person]:
     nobody = [
-        Person(uid, name, bool(first), 0) for uid, name, first, *_ in people if not counts[uid]
+        Person(uid, name, first, 0)
+        for uid, name, first in zip(present.ids, present.names, present.first_timers, strict=True)
+        if not met[uid]
     ]
     return sorted(nobody, key=lambda p: (not p.first_timer, p.name.casefold(), p.user_id))
 
 
-def _arrivals(meeting: Meeting, people) -> list[Bucket]:
+def _arrivals(meeting: Meeting, present: _Present) -> list[Bucket]:
     """Check-ins per 10 minutes from the start (the bucket arithmetic on datetimes differs
     between SQLite and PostgreSQL: done here, on the times already read)."""
-    per: dict[int, int] = {}
-    for *_, at in people:
-        minute = (at - meeting.starts_at) // BUCKET * 10
-        per[minute] = per.get(minute, 0) + 1
+    per = Counter((at - meeting.starts_at) // BUCKET * 10 for at in present.checked_in_at)
     if not per:
         return []
     first, last = min(per), max(per)
-    return [Bucket(minute, per.get(minute, 0)) for minute in range(first, last + 10, 10)]
+    return [Bucket(minute, per[minute]) for minute in range(first, last + 10, 10)]
 
 
 def meeting_report(meeting: Meeting) -> MeetingReport:
@@ -161,10 +181,12 @@ def meeting_report(meeting: Meeting) -> MeetingReport:
     registered_n, checked_in, no_shows, walk_ins, cancelled, waitlist = _registration_counts(
         meeting
     )
-    people = _present(meeting, Registration.checked_in_at)
-    met, counts = _connections(meeting, {row[0] for row in people})
-    distribution = _distribution(people, counts)
-    first_timers = sum(1 for row in people if row[2])
+    present = _present(meeting, with_times=True)
+    met: Counter = Counter()
+    for a, others in _met_lists(meeting, set(present.ids)):
+        _count(met, a, others)
+    distribution = _distribution(present, met)
+    first_timers = sum(present.first_timers)
     followups = followup_counts(meeting.id)
     return MeetingReport(
         meeting_id=meeting.id,
@@ -176,11 +198,11 @@ def meeting_report(meeting: Meeting) -> MeetingReport:
         waitlist=waitlist,
         first_timers=first_timers,
         returning=checked_in - first_timers,
-        arrivals=_arrivals(meeting, people),
-        connections=sum(len(bs) for _, bs in met),
+        arrivals=_arrivals(meeting, present),
+        connections=met.total() // 2,
         connections_per_attendee_median=_median(distribution),
         distribution=distribution,
-        met_nobody=_met_nobody(people, counts),
+        met_nobody=_met_nobody(present, met),
         followups_sent=followups.emails[MailStatus.SENT],
         followups_failed=followups.emails[MailStatus.FAILED],
         followups_pending=followups.emails[MailStatus.PENDING]
@@ -194,9 +216,18 @@ def meeting_report(meeting: Meeting) -> MeetingReport:
 def meeting_network(meeting: Meeting) -> Network:
     """Everyone present at ``meeting`` (by user id) and every connection between two of them:
     two statements, the people and the pairs."""
-    people = _present(meeting)
-    met, counts = _connections(meeting, {row[0] for row in people})
+    present = _present(meeting)
+    met: Counter = Counter()
+    pairs: list[tuple[int, int]] = []
+    for a, others in _met_lists(meeting, set(present.ids)):
+        _count(met, a, others)
+        pairs.extend(zip(repeat(a), others))
     return Network(
-        people=[Person(uid, name, bool(first), counts[uid]) for uid, name, first in people],
-        pairs=[pair for a, bs in met for pair in zip(repeat(a), bs)],
+        people=[
+            Person(uid, name, first, met[uid])
+            for uid, name, first in zip(
+                present.ids, present.names, present.first_timers, strict=True
+            )
+        ],
+        pairs=pairs,
     )
