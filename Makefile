@@ -8,7 +8,7 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 FLASK := $(BIN)/flask --app eventtrack
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
-DEB_PACKAGES := zbar-tools chromium ffmpeg wrk
+DEB_PACKAGES := zbar-tools chromium ffmpeg wrk nginx openssl postgresql-client systemd
 
 .PHONY: setup system-deps run test test-sqlite test-postgres lint lock bench clean
 

@@ -18,6 +18,11 @@ DEFAULTS = {
     "MAIL_FROM": "eventtrack <noreply@eventtrack.invalid>",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis away: each process counts in its own memory meanwhile (limits still hold, per
+    # process) instead of answering 500, and goes back to Redis once it answers again.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # One JSON object per log line (eventtrack.logs), for a log collector.
+    "LOG_JSON": False,
     "LOGIN_LINK_MINUTES": 15,
     # A sign-up link proves the address; the account exists only once it is used.
     "SIGNUP_LINK_HOURS": 24,

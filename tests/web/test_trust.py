@@ -404,6 +404,32 @@ def test_limits_in_redis_hold_across_servers(limited_app, make):
         db.engine.dispose()
 
 
+def test_redis_away_the_limits_still_hold_in_each_process_and_nothing_answers_500(
+    limited_app, make, caplog
+):
+    """The shared store unreachable (a closed port): every request is answered as usual and the
+    limits are counted in the process's own memory until Redis answers again."""
+    from eventtrack.extensions import limiter
+    from tests.production.cluster import free_port
+
+    app = limited_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with app.app_context():
+            make.organiser(email="victim@example.com")
+            client = app.test_client()
+            codes = [
+                _guess(client, "victim@example.com", f"guess {i}!", f"198.51.100.{i}")
+                for i in range(12)
+            ]
+            assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+            assert client.get("/login").status_code == 200
+            assert "falling back to in-memory storage" in caplog.text
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        limiter._storage_dead = False  # one limiter object serves every app of this process
+
+
 def test_an_expired_pass_mails_its_inbox_a_few_times_an_hour_at_most(limited_app, make, now):
     app = limited_app()
     with app.app_context():
