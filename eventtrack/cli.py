@@ -4,6 +4,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import DBAPIError
 
 from . import worker
 from .cli_followups import register as register_followup_commands
@@ -71,7 +72,14 @@ def api_token(email):
 def deliver_outbox(limit, loop, interval, status):
     """Deliver pending mail (SMTP, or .eml files under instance/mail without MAIL_SERVER)."""
     if status:
-        counts = outbox.status_counts()
+        try:
+            counts = outbox.status_counts()
+        except DBAPIError as exc:  # a monitoring script gets one clear line and exit status 1
+            first = str(exc.orig).strip().splitlines()[0]
+            raise click.ClickException(
+                f"cannot read the outbox ({first}): is the database reachable and migrated "
+                "(flask --app eventtrack db upgrade)?"
+            ) from exc
         db.session.rollback()
         click.echo("  ".join(f"{name} {count}" for name, count in counts.items()))
         return

@@ -155,3 +155,15 @@ def test_outbox_status_counts_pending_retrying_and_failed(runner, make, now):
     ]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(OutboxMessage.status == "pending")) == 2
+
+
+def test_outbox_status_on_a_database_not_migrated_says_so_in_one_line(tmp_path):
+    from eventtrack import create_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "SECRET_KEY": "x"})
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["outbox", "--status"])
+        db.engine.dispose()
+    assert result.exit_code == 1
+    assert "cannot read the outbox (no such table: outbox_messages)" in result.output
+    assert "db upgrade" in result.output and "Traceback" not in result.output
