@@ -123,9 +123,9 @@ def _group_alive(pgid: int) -> bool:
 class Server(Process):
     """A gunicorn master and its workers."""
 
-    def __init__(self, name, argv, env, log, port):
+    def __init__(self, name, argv, env, log, port, workers):
         super().__init__(name, argv, env, log)
-        self.port = port
+        self.port, self.workers = port, workers
 
     def worker_pids(self) -> list[int]:
         path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
@@ -187,7 +187,7 @@ class Cluster:
             "wsgi:app",
         ]
         env = self.env(database_url, BASE_URL=f"http://127.0.0.1:{port}", **settings)
-        server = Server(f"server{n}", argv, env, self.logs / f"server{n}.log", port)
+        server = Server(f"server{n}", argv, env, self.logs / f"server{n}.log", port, workers)
         self.processes.append(server)
         return server
 
@@ -201,12 +201,15 @@ class Cluster:
         return worker
 
     def wait_ready(self, *servers: Server, timeout: float = 60) -> None:
-        """Until every server answers ``/readyz`` with 200."""
+        """Until every server has all its workers and answers ``/readyz`` with 200."""
         for server in servers:
 
             def ready(server=server):
                 if not server.alive():
                     raise AssertionError(f"{server.name} exited:\n{server.output()[-3000:]}")
+                # Every worker forked (the master forks them one by one), and ready.
+                if len(server.worker_pids()) < server.workers:
+                    return False
                 return server.call("GET", "/readyz", timeout=5).status == 200
 
             wait_for(ready, timeout, f"{server.name} /readyz", every=0.2)
