@@ -71,8 +71,9 @@ test-postgres: setup system-deps
 test: lint setup system-deps
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-# Every benchmark runs on SQLite, then on PostgreSQL where a server answers; all of them run even
-# when one misses a target, and the exit status says if any did.
+# Every benchmark runs on SQLite, then on PostgreSQL where a server answers, and 2 servers vs 1
+# on PostgreSQL; all of them run even when one misses a target, and the exit status says if any
+# did.
 BENCHES := checkin followups pages
 bench: setup system-deps
 	@status=0; \
@@ -82,6 +83,7 @@ bench: setup system-deps
 	  echo "== bench.$$b (SQLite)"; $(BIN)/python -m bench.$$b || status=1; \
 	  if [ -n "$$pg" ]; then echo "== bench.$$b (PostgreSQL)"; $(BIN)/python -m bench.$$b --postgres $(PG_URL) || status=1; fi; \
 	done; \
+	if [ -n "$$pg" ]; then echo "== bench.cluster (PostgreSQL: 2 servers vs 1)"; $(BIN)/python -m bench.cluster --postgres $(PG_URL) || status=1; fi; \
 	exit $$status
 
 clean:
