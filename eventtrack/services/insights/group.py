@@ -19,7 +19,9 @@ Definitions (each tested in tests/services/test_insights.py):
 Names: a drifting person was present at 3 meetings of the group, so has taken part
 (``members.engaged``): organisers see the account's own name.
 
-Statements: four whatever the size of the group (three when no meeting was held yet).
+Statements: four whatever the size of the group and the number of its meetings (fewer when
+there is nothing to ask: under three meetings held, nobody can be drifting; nobody present at
+the latest, nobody met someone new).
 """
 
 from datetime import datetime
