@@ -267,6 +267,21 @@ def test_another_organisers_nonce_replays_nothing_of_the_first_answer(door, make
     assert other_reg.checked_in_at is None and len(events()) == 1
 
 
+def test_a_nonce_reused_for_another_pass_checks_nobody_in_and_names_nobody(door, make, now):
+    first = make.registration(door.meeting, make.member(door.group, name="Ana Ruiz"))
+    second = make.registration(door.meeting, make.member(door.group, name="Ben Okafor"))
+    checkin.check_in(door.meeting.id, first.pass_token, door.organiser.id, now, nonce="n0nce-0003")
+
+    answer = checkin.check_in(
+        door.meeting.id, second.pass_token, door.organiser.id, now, nonce="n0nce-0003"
+    )
+
+    assert answer.status == "invalid" and answer.registration_id is None
+    assert "Ana" not in answer.message and "Ben" not in answer.message
+    db.session.expire_all()
+    assert second.checked_in_at is None and len(events()) == 1
+
+
 def test_replayed_nonce_after_an_undo_does_not_check_in_again(door, make, now):
     reg = make.registration(door.meeting)
     checkin.check_in(door.meeting.id, reg.pass_token, door.organiser.id, now, nonce="late-retry-1")

@@ -101,7 +101,9 @@ def commit_attempt(
         unit.commit()
     except IntegrityError:
         unit.rollback()  # ends ``tx`` too: the replay below reads through the session
-        replayed = _replay(nonce, event.get("actor_id")) if nonce else None
+        replayed = (
+            _replay(nonce, event.get("actor_id"), event.get("registration_id")) if nonce else None
+        )
         if replayed is None:
             raise
         return replayed
@@ -111,11 +113,12 @@ def commit_attempt(
     return result
 
 
-def _replay(nonce: str, actor_id: int | None) -> CheckinResult | None:
+def _replay(nonce: str, actor_id: int | None, registration_id: int | None) -> CheckinResult | None:
     """The answer first given to ``nonce``, or None if it was never seen.
 
-    Only its own sender gets it back: anyone else reusing a nonce learns nothing (no name,
-    no time) and changes nothing.
+    Only its own sender gets it back, for the same pass: anyone else reusing a nonce, or its
+    sender reusing it for another pass (a door client's bug), learns nothing (no name, no time)
+    and changes nothing — never "checked in" for a pass that was not.
     """
     event = db.session.scalar(
         select(CheckinEvent)
@@ -124,7 +127,7 @@ def _replay(nonce: str, actor_id: int | None) -> CheckinResult | None:
     )
     if event is None:
         return None
-    if event.actor_id != actor_id:
+    if event.actor_id != actor_id or event.registration_id != registration_id:
         return CheckinResult(
             status=INVALID, message="This scan id was already used: scan again.", replayed=True
         )
