@@ -74,7 +74,7 @@ test: lint setup system-deps
 # Every benchmark runs on SQLite, then on PostgreSQL where a server answers, and 2 servers vs 1
 # on PostgreSQL; all of them run even when one misses a target, and the exit status says if any
 # did.
-BENCHES := checkin followups pages
+BENCHES := checkin followups pages reports
 bench: setup system-deps
 	@status=0; \
 	if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
