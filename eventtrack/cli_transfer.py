@@ -78,8 +78,12 @@ def _output(file: str) -> Iterator[BinaryIO]:
         sys.stdout.buffer.flush()
         return
     partial = Path(f"{file}.partial")
+    # The file holds every secret of the installation (pass tokens, password hashes, sign-in
+    # links in queued mail): readable by its owner only, and never written through a link.
+    partial.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with partial.open("wb") as raw:
+        with os.fdopen(os.open(partial, flags, 0o600), "wb") as raw:
             if file.endswith(".gz"):
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as zipped:
                     yield zipped

@@ -228,6 +228,9 @@ def test_a_whole_installation_moves_and_comes_back_unchanged(
     assert exported.exit_code == 0, exported.output
     back_data = gzip.decompress(back_file.read_bytes())
     assert back_data.startswith(b'{"format":"eventtrack-export"')
+    # Every secret of the installation is in there: for its owner's eyes only.
+    for exported_file in (source.file, back_file):
+        assert exported_file.stat().st_mode & 0o777 == 0o600
     back = new_database("sqlite")
     returned = _cli(app_config, back, "import-data", str(back_file))
     assert returned.exit_code == 0, returned.output

@@ -199,6 +199,20 @@ def test_drifting_longest_absent_first(s, make, now):
     ]
 
 
+def test_a_meeting_still_running_is_missed_by_nobody(s, make, now):
+    # Lou came to M2, M3 and M4, missed M5 and M6; a meeting started half an hour ago and Lou
+    # has not arrived yet: not drifting away (yet). Once it is over without Lou: drifting.
+    for m in s.held[1:4]:
+        make.registration(m, s.Lou, checked_in_at=m.starts_at, checkin_how="manual")
+    running = make.meeting(s.group, starts_in=-timedelta(minutes=30), now=now, title="Now")
+    make.registration(running, s.Lou)
+    db.session.commit()
+    assert "Lou" not in {d.name for d in insights.group_report(s.group, now).drifting}
+    later = running.ends_at + timedelta(minutes=1)
+    assert "Lou" in {d.name for d in insights.group_report(s.group, later).drifting}
+    assert [m.title for m in insights.group_report(s.group, now).meetings][-1] == "Now"
+
+
 def test_retention_first_timers_who_came_back(group_report):
     # Dan Rita Yves Fay (M1), Xena (M3), Ann Carl Adam (M5), Ben Bea Nina Walt (M6).
     assert group_report.first_timers == 12

@@ -74,6 +74,7 @@ class MeetingPoint:
     registered: int
     checked_in: int
     first_timers: int
+    ends_at: datetime | None = None  # a meeting still running is not "missed" by anyone yet
 
 
 @dataclass(frozen=True)

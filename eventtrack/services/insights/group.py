@@ -61,20 +61,23 @@ def _meetings(group: Group, now: datetime) -> list[MeetingPoint]:
             _sum(registered()),
             _sum(rules.present()),
             _sum(rules.first_timer()),
+            Meeting.ends_at,
         )
         .select_from(Meeting)
         .outerjoin(Registration, Registration.meeting_id == Meeting.id)
         .where(*_held(group.id, now))
-        .group_by(Meeting.id, Meeting.title, Meeting.starts_at)
+        .group_by(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.ends_at)
         .order_by(Meeting.starts_at, Meeting.id)
     )
     return [MeetingPoint(*row) for row in rows]
 
 
 def _drifting(group: Group, now: datetime, meetings: list[MeetingPoint]) -> list[Drifter]:
-    if len(meetings) < DRIFT_AFTER:
+    # Only meetings that are over: someone on their way to the one running now missed nothing.
+    ended = [m for m in meetings if m.ends_at <= now]
+    if len(ended) < DRIFT_AFTER:
         return []  # nobody can have missed the last three yet
-    missed_since = meetings[-DRIFT_AFTER].starts_at
+    missed_since = ended[-DRIFT_AFTER].starts_at
     attended = (
         select(
             Registration.user_id,
@@ -82,7 +85,7 @@ def _drifting(group: Group, now: datetime, meetings: list[MeetingPoint]) -> list
             func.max(Meeting.starts_at).label("last"),
         )
         .join(Meeting, Meeting.id == Registration.meeting_id)
-        .where(*_held(group.id, now), rules.present())
+        .where(*_held(group.id, now), Meeting.ends_at <= now, rules.present())
         .group_by(Registration.user_id)
         .subquery()
     )
