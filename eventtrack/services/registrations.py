@@ -265,9 +265,14 @@ def cancel(
     reg.status = CANCELLED
     reg.status_changed_at = now
     promoted = fill_from_waitlist(reg.meeting, now) if held_place else []
-    if tell_member or (by_organiser and reg.meeting.ends_at > now):
+    if tell_member or (by_organiser and organiser_cancel_is_mailed(reg.meeting, now)):
         _queue_cancelled_mail(reg, was, now, by_organiser=by_organiser)
     return promoted[0] if promoted else None
+
+
+def organiser_cancel_is_mailed(meeting: Meeting, now: datetime) -> bool:
+    """An organiser cancelling a place tells the member while the meeting is still ahead."""
+    return meeting.ends_at > now
 
 
 def _queue_cancelled_mail(reg: Registration, was: str, now: datetime, *, by_organiser) -> None:

@@ -114,7 +114,7 @@ class AttendedMeeting:
     group_name: str
     starts_at: datetime
     met: list[MetPerson]
-    followups_done: int
+    followups_done: int  # of the promised ones, marked done
     followups_promised: int  # follow-ups with a promise
     goal: str | None  # the member's own goal set at this meeting
     goal_outcome: str | None  # done | not_yet | dropped, when reported

@@ -8,8 +8,8 @@ Definitions (each tested in tests/services/test_insights.py):
   ``now``) of a group they belong to, newest first.
 - **met**: the other side of each of their connections at that meeting, by name; **met again**:
   they have a connection with that person at a meeting that started later (any group).
-- **follow-ups done / promised**: the member's own follow-up rows of that meeting in state done
-  / with a promise written.
+- **follow-ups done / promised**: the member's own follow-ups of that meeting with a promise
+  written (promised), and of those the ones marked done — never "3 done of 1 promised".
 - **goal**: the member's own goal set at that meeting and its outcome, once reported.
 - **totals**: over the meetings listed: distinct people met, of those the ones met again,
   follow-ups done and promised, goals set and reported done; ``since``: the local date of the
@@ -41,7 +41,7 @@ def _meetings(user: User, now: datetime):
     followups = (
         select(
             FollowUp.meeting_id,
-            _sum(FollowUp.state == FollowUpState.DONE).label("done"),
+            _sum((FollowUp.state == FollowUpState.DONE) & (FollowUp.promise != "")).label("done"),
             _sum(FollowUp.promise != "").label("promised"),
         )
         .where(FollowUp.owner_id == user.id)

@@ -71,10 +71,15 @@ def cancel_registration(registration_id: int):
     reg = access.organised_registration(current_user, registration_id)
     if ActionForm().validate_on_submit():
         group_id = reg.meeting.group_id
+        now = utcnow()
         with atomic():
-            promoted = registrations.cancel(reg, utcnow(), by_organiser=True)
+            promoted = registrations.cancel(reg, now, by_organiser=True)
         label = members.person(group_id, reg.user_id).label
-        flash(f"{label}'s registration cancelled; they are told by email.", "success")
+        told = registrations.organiser_cancel_is_mailed(reg.meeting, now)
+        flash(
+            f"{label}'s registration cancelled" + ("; they are told by email." if told else "."),
+            "success",
+        )
         if promoted is not None:
             name = members.person(group_id, promoted.user_id).label
             flash(f"{name} moved up from the waitlist and was emailed.", "info")
