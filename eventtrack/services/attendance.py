@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Meeting, Registration, User
 from ..models.checkin import CheckinEvent
 from ..models.search import like_pattern
-from ..models.vocabularies import CheckinHow, RegistrationStatus
+from ..models.vocabularies import RegistrationStatus
 from . import checkin, members, rules
 
 
@@ -42,9 +42,9 @@ def counts(meeting: Meeting) -> Attendance:
     new = rules.first_time(Registration.user_id, Registration.meeting_id)
     row = db.session.execute(
         select(
-            func.count().filter(Registration.status == RegistrationStatus.GOING),
+            func.count().filter(rules.registered()),
             func.count().filter(checked),
-            func.count().filter(checked, Registration.checkin_how == CheckinHow.WALK_IN),
+            func.count().filter(checked, rules.walked_in()),
             func.count().filter(Registration.status == RegistrationStatus.WAITLIST),
             func.count().filter(checked, new),
         ).where(Registration.meeting_id == meeting.id)

@@ -3,6 +3,8 @@ queries, the reports and the door's driver-level statement (compiled from these 
 expressions, ``services.checkin.fast``).
 
 - **present**: checked in at the meeting (``checked_in_at`` is set), whatever the RSVP said.
+- **registered**: holds a place (going) and did not come as a walk-in (walk-ins came without
+  one): the door's counts and the reports.
 - **first time**: the meeting is the first meeting of its group the person attended — nobody
   is a first-timer at a meeting when they attended an earlier one (by start time) of the group.
 - **organiser of**: the person holds the organiser role in the group.
@@ -11,16 +13,29 @@ expressions, ``services.checkin.fast``).
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlalchemy.orm import aliased
 
 from ..models import Meeting, Membership, Registration
-from ..models.vocabularies import MeetingStatus, Role
+from ..models.vocabularies import CheckinHow, MeetingStatus, RegistrationStatus, Role
 
 
 def present(registration=Registration) -> ColumnElement[bool]:
     """``registration`` (the entity or an alias of it) is checked in."""
     return registration.checked_in_at.is_not(None)
+
+
+def walked_in(registration=Registration) -> ColumnElement[bool]:
+    """``registration`` was made at the door for someone who came without one."""
+    return registration.checkin_how == CheckinHow.WALK_IN
+
+
+def registered(registration=Registration) -> ColumnElement[bool]:
+    """``registration`` holds a place (going) and was not made at the door as a walk-in."""
+    return and_(
+        registration.status == RegistrationStatus.GOING,
+        or_(registration.checkin_how.is_(None), ~walked_in(registration)),
+    )
 
 
 # Built once: constructing aliases per call costs more than the queries they serve.

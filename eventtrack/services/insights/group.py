@@ -5,7 +5,7 @@ Definitions (each tested in tests/services/test_insights.py):
 
 - **held meetings**: the group's meetings that are not cancelled and have started by ``now``,
   oldest first, each with registered / checked in / first-timers as the meeting report counts
-  them (``meeting.registered``, ``rules.present``, ``rules.first_timer``).
+  them (``rules.registered``, ``rules.present``, ``rules.first_timer``).
 - **drifting**: current members of the group present at 3 or more held meetings and absent
   from each of the last 3 held meetings, with the start of the last meeting they were present
   at; longest absent first, then by name.
@@ -34,7 +34,6 @@ from ...models import Connection, Group, Meeting, Membership, Registration, User
 from ...models.vocabularies import MeetingStatus
 from .. import rules
 from . import Drifter, GroupReport, MeetingPoint
-from .meeting import registered
 
 DRIFT_AFTER = 3  # present at this many held meetings, then absent from this many in a row
 
@@ -58,7 +57,7 @@ def _meetings(group: Group, now: datetime) -> list[MeetingPoint]:
             Meeting.id,
             Meeting.title,
             Meeting.starts_at,
-            _sum(registered()),
+            _sum(rules.registered()),
             _sum(rules.present()),
             _sum(rules.first_timer()),
             Meeting.ends_at,

@@ -38,23 +38,12 @@ from sqlalchemy import String, case, cast, func, select
 
 from ...extensions import db
 from ...models import Connection, Meeting, Registration, User
-from ...models.vocabularies import CheckinHow, GoalOutcome, MailStatus, RegistrationStatus
+from ...models.vocabularies import GoalOutcome, MailStatus, RegistrationStatus
 from .. import rules
 from ..followups.organiser_counts import counts as followup_counts
 from . import Bucket, MeetingReport, Network, Person
 
 BUCKET = timedelta(minutes=10)
-
-
-def _walk_in(registration=Registration):
-    return registration.checkin_how == CheckinHow.WALK_IN
-
-
-def registered(registration=Registration):
-    """Holds a place (going) and did not come as a walk-in."""
-    return (registration.status == RegistrationStatus.GOING) & (
-        registration.checkin_how.is_(None) | ~_walk_in(registration)
-    )
 
 
 def _sum(condition):
@@ -65,10 +54,10 @@ def _registration_counts(meeting: Meeting):
     """One row: registered, checked in, no-shows, walk-ins, cancelled, waitlist."""
     return db.session.execute(
         select(
-            _sum(registered()),
+            _sum(rules.registered()),
             _sum(rules.present()),
-            _sum(registered() & ~rules.present()),
-            _sum(rules.present() & _walk_in()),
+            _sum(rules.registered() & ~rules.present()),
+            _sum(rules.present() & rules.walked_in()),
             _sum(Registration.status == RegistrationStatus.CANCELLED),
             _sum(Registration.status == RegistrationStatus.WAITLIST),
         ).where(Registration.meeting_id == meeting.id)
