@@ -40,27 +40,25 @@ def audience_filter(meeting: Meeting, audience: str, now: datetime):
     raise Invalid("Choose who gets the message.", field="audience")
 
 
-def message_attendees(
-    meeting: Meeting, audience: str, subject: str, body: str, now: datetime
-) -> int:
-    """Queue the organiser's ``subject`` and ``body`` to ``audience``; return how many.
-
-    The same message to the same audience is queued once per person (the dedup key holds a
-    hash of it), so a double click or a resent form mails nobody twice.
-    """
+def clean_message(subject: str, body: str) -> tuple[str, str]:
+    """The organisers' ``subject`` (on one line) and ``body``, checked against their limits."""
     subject, body = " ".join(subject.split()), body.strip()
     if not subject or len(subject) > SUBJECT_MAX:
         raise Invalid(f"Write a subject of at most {SUBJECT_MAX} characters.", field="subject")
     if not body or len(body) > BODY_MAX:
         raise Invalid(f"Write a message of at most {BODY_MAX} characters.", field="body")
-    condition = audience_filter(meeting, audience, now)
-    digest = hashlib.sha256(f"{audience}\0{subject}\0{body}".encode()).hexdigest()[:16]
-    recipients = db.session.scalars(
-        select(User)
-        .join(Registration, Registration.user_id == User.id)
-        .where(Registration.meeting_id == meeting.id, condition, User.followup_emails.is_(True))
-        .order_by(User.id)
-    )
+    return subject, body
+
+
+def message_key(*parts: str) -> str:
+    """A short hash of what a message says (and to whom): the same message, the same key."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def queue_message(meeting: Meeting, recipients, subject: str, body: str, key: str, now) -> int:
+    """Queue the organisers' message about ``meeting`` to each of ``recipients`` (members who
+    keep emails on), with one-click unsubscribe; return how many. ``key`` names the message:
+    it is queued once per person, so a double click or a resent form mails nobody twice."""
     queued = 0
     for user in recipients:
         queued += outbox.queue_to_member(
@@ -68,11 +66,27 @@ def message_attendees(
             user,
             meeting,
             {"meeting": meeting, "body": body, "subject": subject},
-            dedup_key=f"message:{meeting.id}:{digest}:{user.id}",
+            dedup_key=f"{key}:{user.id}",
             subject=subject,
             now=now,
         )
     return queued
+
+
+def message_attendees(
+    meeting: Meeting, audience: str, subject: str, body: str, now: datetime
+) -> int:
+    """Queue the organiser's ``subject`` and ``body`` to ``audience``; return how many."""
+    subject, body = clean_message(subject, body)
+    condition = audience_filter(meeting, audience, now)
+    recipients = db.session.scalars(
+        select(User)
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.meeting_id == meeting.id, condition, User.followup_emails.is_(True))
+        .order_by(User.id)
+    )
+    key = f"message:{meeting.id}:{message_key(audience, subject, body)}"
+    return queue_message(meeting, recipients, subject, body, key, now)
 
 
 @dataclass(frozen=True)

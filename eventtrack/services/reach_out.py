@@ -6,7 +6,6 @@ mail with its one-click unsubscribe), only to current members who keep emails on
 recipients are worked out here when the message is sent, never taken from the form.
 """
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,9 +14,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Group, Meeting, Membership, User
 from ..models.vocabularies import MeetingStatus
-from . import insights, meetings, outbox
+from . import insights, meetings, messages
 from .errors import Invalid
-from .messages import BODY_MAX, SUBJECT_MAX
 
 
 @dataclass
@@ -37,16 +35,10 @@ def message_drifting(group: Group, subject: str, body: str, now: datetime) -> in
     """Queue the organisers' ``subject`` and ``body`` to every member drifting away from
     ``group``, about its next meeting; return how many. The same message is queued once per
     person (the dedup key holds its hash): a double click mails nobody twice."""
-    subject, body = " ".join(subject.split()), body.strip()
-    if not subject or len(subject) > SUBJECT_MAX:
-        raise Invalid(f"Write a subject of at most {SUBJECT_MAX} characters.", field="subject")
-    if not body or len(body) > BODY_MAX:
-        raise Invalid(f"Write a message of at most {BODY_MAX} characters.", field="body")
+    subject, body = messages.clean_message(subject, body)
     found = drifting(group, now)
     if found.next_meeting is None:
         raise Invalid("Plan the next meeting first: the message invites them to it.")
-    meeting = found.next_meeting
-    digest = hashlib.sha256(f"{subject}\0{body}".encode()).hexdigest()[:16]
     recipients = db.session.scalars(
         select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -57,15 +49,5 @@ def message_drifting(group: Group, subject: str, body: str, now: datetime) -> in
         )
         .order_by(User.id)
     )
-    queued = 0
-    for user in recipients:
-        queued += outbox.queue_to_member(
-            "message",
-            user,
-            meeting,
-            {"meeting": meeting, "body": body, "subject": subject},
-            dedup_key=f"drifting:{group.id}:{digest}:{user.id}",
-            subject=subject,
-            now=now,
-        )
-    return queued
+    key = f"drifting:{group.id}:{messages.message_key(subject, body)}"
+    return messages.queue_message(found.next_meeting, recipients, subject, body, key, now)

@@ -128,8 +128,16 @@ class RegisterMembersForm(FlaskForm):
     submit = SubmitField("Register the ticked members")
 
 
-class MessageAttendeesForm(FlaskForm):
-    """The organiser's message to a meeting's attendees (``services.messages``)."""
+class MessageForm(FlaskForm):
+    """An organisers' message to members: a subject and a body (``services.messages``)."""
+
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=SUBJECT_MAX)])
+    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
+    submit = SubmitField("Send the message")
+
+
+class MessageAttendeesForm(MessageForm):
+    """The organiser's message to a meeting's attendees."""
 
     audience = RadioField(
         "Who gets it",
@@ -137,6 +145,3 @@ class MessageAttendeesForm(FlaskForm):
         default="registered",
         validators=[DataRequired()],
     )
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=SUBJECT_MAX)])
-    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
-    submit = SubmitField("Send the message")

@@ -10,17 +10,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SubmitField
 
 from ...models import utcnow
 from ...services import access, insights, reach_out
 from ...services.errors import DomainError
 from ...services.insights import charts, picture
-from ...services.messages import BODY_MAX, SUBJECT_MAX
 from ...transaction import atomic
 from . import bp
+from .meeting_forms import MessageForm
 
 INLINE_MAX = 400  # up to this many present, the picture sits in the page (tooltips work)
 
@@ -70,11 +68,9 @@ def group_report(group_id: int):
     )
 
 
-class DriftingMessageForm(FlaskForm):
+class DriftingMessageForm(MessageForm):
     """The organisers' message to the members drifting away (``services.reach_out``)."""
 
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=SUBJECT_MAX)])
-    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX)])
     submit = SubmitField("Send to everyone drifting away")
 
 
