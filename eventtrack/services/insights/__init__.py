@@ -12,6 +12,8 @@ a member's record is for that member only.
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import case, func
+
 
 @dataclass(frozen=True)
 class Person:
@@ -136,6 +138,11 @@ class MemberRecord:
 
 
 # The services, after the shapes they return (their modules import these from here).
+def count_where(condition):
+    """SQL: how many rows of the group (or the whole result) meet ``condition``; 0 for none."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
 from .group import group_report  # noqa: E402
 from .meeting import meeting_network, meeting_report  # noqa: E402
 from .member import member_record  # noqa: E402

@@ -33,13 +33,9 @@ from ...extensions import db
 from ...models import Connection, Group, Meeting, Membership, Registration, User
 from ...models.vocabularies import MeetingStatus
 from .. import rules
-from . import Drifter, GroupReport, MeetingPoint
+from . import Drifter, GroupReport, MeetingPoint, count_where
 
 DRIFT_AFTER = 3  # present at this many held meetings, then absent from this many in a row
-
-
-def _sum(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _held(group_id: int, now: datetime, meeting=Meeting):
@@ -57,9 +53,9 @@ def _meetings(group: Group, now: datetime) -> list[MeetingPoint]:
             Meeting.id,
             Meeting.title,
             Meeting.starts_at,
-            _sum(rules.registered()),
-            _sum(rules.present()),
-            _sum(rules.first_timer()),
+            count_where(rules.registered()),
+            count_where(rules.present()),
+            count_where(rules.first_timer()),
             Meeting.ends_at,
         )
         .select_from(Meeting)

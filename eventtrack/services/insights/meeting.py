@@ -34,32 +34,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import repeat
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, cast, func, select
 
 from ...extensions import db
 from ...models import Connection, Meeting, Registration, User
 from ...models.vocabularies import GoalOutcome, MailStatus, RegistrationStatus
 from .. import rules
 from ..followups.organiser_counts import counts as followup_counts
-from . import Bucket, MeetingReport, Network, Person
+from . import Bucket, MeetingReport, Network, Person, count_where
 
 BUCKET = timedelta(minutes=10)
-
-
-def _sum(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _registration_counts(meeting: Meeting):
     """One row: registered, checked in, no-shows, walk-ins, cancelled, waitlist."""
     return db.session.execute(
         select(
-            _sum(rules.registered()),
-            _sum(rules.present()),
-            _sum(rules.registered() & ~rules.present()),
-            _sum(rules.present() & rules.walked_in()),
-            _sum(Registration.status == RegistrationStatus.CANCELLED),
-            _sum(Registration.status == RegistrationStatus.WAITLIST),
+            count_where(rules.registered()),
+            count_where(rules.present()),
+            count_where(rules.registered() & ~rules.present()),
+            count_where(rules.present() & rules.walked_in()),
+            count_where(Registration.status == RegistrationStatus.CANCELLED),
+            count_where(Registration.status == RegistrationStatus.WAITLIST),
         ).where(Registration.meeting_id == meeting.id)
     ).one()
 

@@ -29,20 +29,17 @@ from ...models import Connection, Group, Meeting, Membership, Registration, User
 from ...models.followup import FollowUp, Goal
 from ...models.vocabularies import FollowUpState, GoalOutcome
 from .. import rules
-from . import AttendedMeeting, MemberRecord, MetPerson
-
-
-def _sum(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+from . import AttendedMeeting, MemberRecord, MetPerson, count_where
 
 
 def _meetings(user: User, now: datetime):
     """Rows: meeting, title, group, start, timezone, goal, outcome, follow-ups done, promised."""
+    promised = FollowUp.promise != ""
     followups = (
         select(
             FollowUp.meeting_id,
-            _sum((FollowUp.state == FollowUpState.DONE) & (FollowUp.promise != "")).label("done"),
-            _sum(FollowUp.promise != "").label("promised"),
+            count_where(promised & (FollowUp.state == FollowUpState.DONE)).label("done"),
+            count_where(promised).label("promised"),
         )
         .where(FollowUp.owner_id == user.id)
         .group_by(FollowUp.meeting_id)
