@@ -123,25 +123,35 @@ def announce_meeting(meeting_id: int):
     return redirect(url_for(".meeting", meeting_id=meeting.id) + "#invite")
 
 
+def send_message(form, queue) -> bool:
+    """Queue the message of ``form`` (a ``MessageForm``) with ``queue(subject, body)`` in one
+    transaction and say how many it went to; False, with the problem next to its field, when
+    the service refused it."""
+    try:
+        with atomic():
+            queued = queue(form.subject.data, form.body.data)
+    except DomainError as exc:
+        getattr(form, exc.field or "body").errors.append(exc.message)
+        return False
+    if queued:
+        flash(f"Message queued for {queued} people.", "success")
+    else:
+        flash("Nobody new to send it to: nobody matches, or they have it already.", "info")
+    return True
+
+
 @bp.route("/meetings/<int:meeting_id>/message", methods=["GET", "POST"])
 def message_attendees(meeting_id: int):
     """Write to the registered, the checked in or the no-shows: mailed through the outbox."""
     meeting = access.organised_meeting(current_user, meeting_id)
     form = MessageAttendeesForm()
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                queued = messages.message_attendees(
-                    meeting, form.audience.data, form.subject.data, form.body.data, utcnow()
-                )
-        except DomainError as exc:
-            getattr(form, exc.field or "body").errors.append(exc.message)
-        else:
-            if queued:
-                flash(f"Message queued for {queued} people.", "success")
-            else:
-                flash("Nobody new to send it to: nobody matches, or they have it already.", "info")
-            return redirect(url_for(".meeting", meeting_id=meeting.id) + "#mail")
+    if form.validate_on_submit() and send_message(
+        form,
+        lambda subject, body: messages.message_attendees(
+            meeting, form.audience.data, subject, body, utcnow()
+        ),
+    ):
+        return redirect(url_for(".meeting", meeting_id=meeting.id) + "#mail")
     return render_template(
         "organiser/message_attendees.html", meeting=meeting, form=form, now=utcnow()
     ), 422 if form.errors else 200

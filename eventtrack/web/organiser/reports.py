@@ -8,17 +8,16 @@ meeting or group answers 404 (``services.access``).
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import SubmitField
 
 from ...models import utcnow
 from ...services import access, insights, reach_out
-from ...services.errors import DomainError
 from ...services.insights import charts, picture
-from ...transaction import atomic
 from . import bp
 from .meeting_forms import MessageForm
+from .registrations import send_message
 
 INLINE_MAX = 400  # up to this many present, the picture sits in the page (tooltips work)
 
@@ -80,18 +79,10 @@ def message_drifting(group_id: int):
     group = access.organised_group(current_user, group_id)
     form = DriftingMessageForm()
     now = utcnow()
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                queued = reach_out.message_drifting(group, form.subject.data, form.body.data, now)
-        except DomainError as exc:
-            getattr(form, exc.field or "body").errors.append(exc.message)
-        else:
-            if queued:
-                flash(f"Message queued for {queued} people.", "success")
-            else:
-                flash("Nobody new to send it to: nobody matches, or they have it already.", "info")
-            return redirect(url_for(".group_report", group_id=group.id) + "#drifting")
+    if form.validate_on_submit() and send_message(
+        form, lambda subject, body: reach_out.message_drifting(group, subject, body, now)
+    ):
+        return redirect(url_for(".group_report", group_id=group.id) + "#drifting")
     found = reach_out.drifting(group, now)
     if not form.is_submitted():
         form.subject.data = f"We miss you at {group.name}"
