@@ -196,7 +196,13 @@ def test_postgres_unreachable_for_ten_seconds_answers_503_and_recovers(site):
     assert slowest < 3 * CONNECT_TIMEOUT + 4, slowest
     assert {p.status for p in probes} == {503}, Counter(p.status for p in probes)
     assert all(p.seconds < 3 * CONNECT_TIMEOUT + 4 for p in probes)
-    assert probes[-1].json()["error"]["code"] == "unavailable"
+    # The last probe: /healthz's JSON error, or /readyz's "not ready" when the outage's first
+    # half (connections hanging until the connect timeout) took all ten seconds on a busy machine.
+    last = probes[-1].json()
+    assert last.get("error", {}).get("code") == "unavailable" or last == {
+        "status": "not ready",
+        "reason": "database unreachable",
+    }, last
 
     url, meeting = c.database_url, seeded.meeting_id
     _stored_once(url, meeting, [r[1] for r in results if r[4].status == 201])
@@ -219,13 +225,21 @@ def test_a_database_connection_lost_at_commit_answers_503(site):
     """The door's check-in commits on a driver connection of its own; that connection lost
     exactly at its COMMIT is the database going away too: 503, and the retry stores it once."""
     c, server, proxy, seeded, passes = site
-    reg, token = next(passes)
     # The COMMIT after the check-in's statement, known by its nonce (a parameter: the text
-    # of a statement psycopg has prepared is not sent again).
-    nonce = f"lost-at-commit-{reg}"
-    proxy.cut_at(b"COMMIT", after=nonce.encode())
-    lost = _check_in(server, seeded, token, nonce)
-    assert proxy.trapped.is_set()
+    # of a statement psycopg has prepared is not sent again). On a busy machine a check-in may
+    # take another connection than the one the trap watches (a pool just back from the outage
+    # of the test before): then it is simply checked in, and the next pass tries again.
+    for _ in range(3):
+        reg, token = next(passes)
+        nonce = f"lost-at-commit-{reg}"
+        proxy.cut_at(b"COMMIT", after=nonce.encode())
+        lost = _check_in(server, seeded, token, nonce)
+        if proxy.trapped.is_set():
+            break
+        assert lost.status == 201, (lost.status, lost.body[:300])
+        _stored_once(c.database_url, seeded.meeting_id, [reg])
+    else:
+        pytest.fail("the proxy caught no check-in's COMMIT in three tries")
     # Not stored: the COMMIT never reached the server, which rolled the transaction back.
     retry = _check_in(server, seeded, token, nonce)
     assert retry.status == 201 and retry.json()["registration_id"] == reg
