@@ -214,7 +214,9 @@ def fill(database_url: str, instance: Path, passes: int, tokens_file: Path) -> t
     return meeting_id, api_token
 
 
-def serve(database_url: str, instance: Path, port: int) -> subprocess.Popen:
+def serve(database_url: str, port: int, workers: int = 2, wait: float = 30) -> subprocess.Popen:
+    """gunicorn with ``workers`` sync workers on ``port``, once it answers ``/healthz`` (within
+    ``wait`` seconds; else it is stopped, workers and all)."""
     env = dict(
         os.environ,
         EVENTTRACK_DATABASE_URL=database_url,
@@ -224,7 +226,7 @@ def serve(database_url: str, instance: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            "--workers=2",
+            f"--workers={workers}",
             "--worker-tmp-dir=/dev/shm",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
@@ -234,7 +236,7 @@ def serve(database_url: str, instance: Path, port: int) -> subprocess.Popen:
         env=env,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
@@ -242,8 +244,8 @@ def serve(database_url: str, instance: Path, port: int) -> subprocess.Popen:
                     return server
         except OSError:
             time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+    os.killpg(server.pid, signal.SIGKILL)
+    raise SystemExit(f"gunicorn did not answer /healthz within {wait:.0f} s")
 
 
 def wrk(
@@ -391,7 +393,7 @@ def main(argv=None) -> int:
         meeting_id, api_token = fill(database_url, instance, args.passes, tmp / "tokens.txt")
         print(f"{args.passes} passes ready in {time.monotonic() - started:.1f} s", flush=True)
         port = free_port()
-        server = serve(database_url, instance, port)
+        server = serve(database_url, port)
         base = f"http://127.0.0.1:{port}"
         (tmp / "healthz.lua").write_text(LUA_COMMON)
         (tmp / "checkin.lua").write_text(LUA_COMMON + LUA_CHECKIN)

@@ -25,8 +25,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,45 +36,13 @@ from bench.checkin import (
     fill,
     free_port,
     merged_percentile,
+    serve,
     verify,
 )
 
 CONNECTIONS = 50
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def serve(database_url: str, port: int, workers: int) -> subprocess.Popen:
-    """gunicorn with ``workers`` sync workers on ``port``, once it answers ``/healthz``."""
-    env = dict(
-        os.environ,
-        EVENTTRACK_DATABASE_URL=database_url,
-        EVENTTRACK_SECRET_KEY="bench",
-        EVENTTRACK_BASE_URL=f"http://127.0.0.1:{port}",
-    )
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            f"--workers={workers}",
-            "--worker-tmp-dir=/dev/shm",
-            f"--bind=127.0.0.1:{port}",
-            "--log-level=warning",
-            "eventtrack:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
 def make_database(url: str) -> tuple[str, callable]:
@@ -161,7 +127,7 @@ def main(argv=None) -> int:
         # The one server (2 workers), then the two (1 worker each).
         ports = free_port(), free_port(), free_port()
         for port, workers in zip(ports, (2, 1, 1), strict=True):
-            servers.append(serve(database_url, port, workers))
+            servers.append(serve(database_url, port, workers, wait=60))
         one_base, *two_bases = (f"http://127.0.0.1:{port}" for port in ports)
         used = [0, 0]  # passes taken from each half
 
