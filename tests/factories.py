@@ -105,3 +105,14 @@ def api_token(u: User, now: datetime | None = None) -> str:
     token = accounts.new_api_token(u, now or datetime.now(UTC))
     db.session.commit()
     return token
+
+
+def forged(token: str) -> str:
+    """The token with its second-last character changed: a forged signature or a made-up token.
+
+    Not the last character: a signature's last base64 character may carry padding bits, so
+    another last character can decode to the same bytes; and a fixed replacement ("xx") can
+    equal the original by chance, which made tests fail once in a few thousand runs.
+    """
+    other = "A" if token[-2] != "A" else "B"
+    return token[:-2] + other + token[-1]

@@ -8,6 +8,7 @@ from eventtrack.models import ApiToken, LoginLink, OutboxMessage, User
 from eventtrack.services import accounts
 from eventtrack.services.errors import Invalid
 from eventtrack.transaction import atomic
+from tests.factories import forged
 
 
 def test_emails_are_unique_case_insensitively(make):
@@ -115,7 +116,7 @@ def test_unsubscribe_token_is_bound_to_user_and_address(make):
     user = make.user(email="m@example.com")
     token = accounts.unsubscribe_token(user)
     assert accounts.user_for_unsubscribe_token(token) == user
-    assert accounts.user_for_unsubscribe_token(token[:-2] + "xx") is None
+    assert accounts.user_for_unsubscribe_token(forged(token)) is None
     user.email = "changed@example.com"
     db.session.commit()
     assert accounts.user_for_unsubscribe_token(token) is None
