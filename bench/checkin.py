@@ -476,15 +476,18 @@ def main(argv=None) -> int:
         )
     ratio = checkins["rps"] / health["rps"]
     rounds = sorted(c["rps"] / h["rps"] for h, c in zip(health_runs, checkin_runs, strict=True))
+    # The targets (README, Performance): SQLite's are the door's on one box; PostgreSQL's is
+    # the ratio alone (its commit waits for a flush of the log that SQLite in WAL does not).
+    ratio_target, p99_target = (">= 0.5", "none") if args.postgres else (">= 0.6", "< 50 ms at 50")
     print(
-        f"ratio check-in/healthz: {ratio:.2f}  (target >= 0.6; "
+        f"ratio check-in/healthz: {ratio:.2f}  (target {ratio_target}; "
         f"rounds {rounds[0]:.2f}-{rounds[-1]:.2f})"
     )
     fastest, slowest = (us / 1000 for us in checkins["p99_rounds_us"])
     print(
         f"check-in p99: {checkins['p99_us'] / 1000:.1f} ms over all {checkins['requests']} "
         f"requests at 50 connections (rounds {fastest:.1f}-{slowest:.1f}), "
-        f"{single['p99_us'] / 1000:.1f} ms at 1  (target < 50 ms at 50)"
+        f"{single['p99_us'] / 1000:.1f} ms at 1  (target {p99_target})"
     )
     if log_mb is not None:
         print(f"write-ahead log at its largest: {log_mb:.1f} MB")

@@ -219,6 +219,8 @@ class DriverTransaction:
       its turn in the writers' queue (``_SqliteWriters``) from the start until it ends.
     - ``DriverTransaction.joined()``: the session's transaction, on the session's connection;
       ``commit`` and ``rollback`` are the session's.
+    - ``DriverTransaction.single_statements()`` (PostgreSQL): ``own`` in autocommit, for a hot
+      path written as one statement; the connection leaves autocommit before the pool has it.
 
     ``with DriverTransaction.own() as tx: …; tx.commit()``: what is neither committed nor
     rolled back is rolled back when the block ends. ``mode`` says which one this is.
@@ -226,9 +228,10 @@ class DriverTransaction:
 
     OWN, JOINED = "own", "joined"
 
-    def __init__(self, mode: str, writes: bool = False):
+    def __init__(self, mode: str, writes: bool = False, autocommit: bool = False):
         self.mode = mode
         self._writers = None
+        self._autocommit = False
         self._session = self._pooled = None
         if mode == self.JOINED:
             session = db.session()
@@ -249,6 +252,12 @@ class DriverTransaction:
                 ) from exc
             self.dialect = engine.dialect
             self.dbapi_connection = self._pooled.dbapi_connection
+            if autocommit:
+                if engine.dialect.name != "postgresql":
+                    self._release()
+                    raise ValueError("DriverTransaction autocommit: PostgreSQL only")
+                # Checked out idle (the pool rolls back what it is given back).
+                self.dbapi_connection.autocommit = self._autocommit = True
             if writes and engine.dialect.name == "sqlite":
                 self._writers = _sqlite_writers(engine.url.database)
                 if self._writers is not None:
@@ -259,6 +268,13 @@ class DriverTransaction:
     @classmethod
     def own(cls, writes: bool = False) -> "DriverTransaction":
         return cls(cls.OWN, writes)
+
+    @classmethod
+    def single_statements(cls) -> "DriverTransaction":
+        """``own``, in autocommit: each statement is a transaction of its own, committed by
+        the server before it answers: one round trip, no BEGIN and no COMMIT. PostgreSQL only
+        (its statements can write to several tables at once: DML in WITH)."""
+        return cls(cls.OWN, writes=True, autocommit=True)
 
     @classmethod
     def joined(cls) -> "DriverTransaction":
@@ -293,6 +309,14 @@ class DriverTransaction:
         if self._writers is not None:
             self._writers.release()
             self._writers = None
+        if self._autocommit and self._pooled is not None:
+            self._autocommit = False
+            try:
+                # Never back into the pool in autocommit: the next user expects transactions.
+                self.dbapi_connection.autocommit = False
+            except self.dialect.loaded_dbapi.Error as exc:  # lost meanwhile
+                self._pooled.invalidate(exc)
+                self._pooled = self.dbapi_connection = None
         if self._pooled is not None:
             self._pooled.close()  # back to the pool, which rolls back whatever is left
             self._pooled = self.dbapi_connection = None

@@ -159,6 +159,54 @@ def test_an_own_driver_transaction_ends_a_read_only_session_first(make, now):
     assert _tokens() == 1 and user.email  # the session's objects are still usable
 
 
+def _server_only():
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("single_statements is PostgreSQL's: run on the PostgreSQL half of the suite")
+
+
+def test_single_statements_commit_each_statement_as_it_runs(make, now):
+    _server_only()
+    user = make.user()
+    db.session.commit()
+
+    with DriverTransaction.single_statements() as tx:
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "l" * 64, "created_at": now}, tx)
+        db.session.rollback()
+        assert _tokens() == 1  # stored already, without a commit
+        with pytest.raises(IntegrityError):
+            INSERT_TOKEN.first({"user_id": user.id, "token_hash": "l" * 64, "created_at": now}, tx)
+        # A failed statement undid only itself: the next one runs (no transaction aborted).
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "n" * 64, "created_at": now}, tx)
+
+    db.session.rollback()
+    assert _tokens() == 2
+
+
+def test_single_statements_give_the_connection_back_out_of_autocommit(make, now):
+    _server_only()
+    user = make.user()
+    db.session.commit()
+    with DriverTransaction.single_statements() as tx:
+        pooled = tx.dbapi_connection
+        assert pooled.autocommit
+    assert not pooled.autocommit  # the pool's next user gets transactions
+
+    # The same connection, taken by the next transaction: what it does not commit is undone.
+    with DriverTransaction.own() as tx:
+        assert tx.dbapi_connection is pooled
+        INSERT_TOKEN.first({"user_id": user.id, "token_hash": "m" * 64, "created_at": now}, tx)
+    db.session.rollback()
+    assert _tokens() == 0
+
+
+def test_single_statements_refuse_sqlite(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the refusal is SQLite's: run on the SQLite half of the suite")
+    with pytest.raises(ValueError, match="PostgreSQL only"):
+        DriverTransaction.single_statements()
+    assert db.engine.pool.checkedout() == 0
+
+
 def _lock_from_another_process(path: str) -> int:
     code = (
         "import fcntl, os, sys\n"

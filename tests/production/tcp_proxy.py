@@ -10,7 +10,9 @@ server or a link dies) and treats new ones by ``mode`` until ``restore()``:
 
 ``cut_at(pattern, after)`` cuts the one connection whose client sends ``pattern`` (in a
 send that follows one holding ``after``) instead of forwarding it: e.g. a database connection
-lost exactly at its ``COMMIT``.
+lost exactly at its ``COMMIT``. With ``answered=True`` it forwards ``pattern`` and cuts the
+connection when the server answers, dropping the answer: the server did the work, the client
+never learns it.
 
 Threads and blocking sockets: a test opens tens of connections, not thousands.
 """
@@ -42,7 +44,7 @@ class TcpProxy:
         self._open: set[socket.socket] = set()  # every socket of a live pair, or held
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._trap: tuple[bytes, bytes | None] | None = None
+        self._trap: tuple[bytes, bytes | None, bool] | None = None
         self.trapped = threading.Event()
 
     def start(self) -> "TcpProxy":
@@ -64,11 +66,12 @@ class TcpProxy:
         for sock in victims:
             _reset(sock)
 
-    def cut_at(self, pattern: bytes, after: bytes | None = None) -> None:
+    def cut_at(self, pattern: bytes, after: bytes | None = None, answered: bool = False) -> None:
         """Cut the next connection whose client sends ``pattern`` (once ``after`` was sent on
-        it), before ``pattern`` is forwarded; ``trapped`` is set when that happened."""
+        it), before ``pattern`` is forwarded, or with ``answered`` when the server's answer to
+        it comes back (not forwarded); ``trapped`` is set when that happened."""
         self.trapped.clear()
-        self._trap = (pattern, after)
+        self._trap = (pattern, after, answered)
 
     def restore(self) -> None:
         """Forward again; connections held by a blackhole are reset (their clients gave up)."""
@@ -128,23 +131,36 @@ class TcpProxy:
                 return
             self._open |= {client, upstream}
         pair = (client, upstream)
-        threading.Thread(target=self._pump, args=(upstream, client, pair), daemon=True).start()
-        self._pump(client, upstream, pair, watch=True)
+        answer_trapped = threading.Event()  # the next answer on this pair is to be cut
+        threading.Thread(
+            target=self._pump, args=(upstream, client, pair, answer_trapped), daemon=True
+        ).start()
+        self._pump(client, upstream, pair, answer_trapped, watch=True)
 
-    def _pump(self, source: socket.socket, sink: socket.socket, pair, watch=False) -> None:
+    def _cut(self, pair) -> None:
+        with self._lock:
+            self._open -= set(pair)
+        for sock in pair:
+            _reset(sock)
+        self.trapped.set()
+
+    def _pump(self, source, sink, pair, answer_trapped, watch=False) -> None:
         seen_after = False
         try:
             while data := source.recv(65536):
+                if not watch and answer_trapped.is_set():
+                    self._cut(pair)  # the server's answer, never forwarded
+                    return
                 trap = self._trap if watch else None
                 if trap is not None:
-                    pattern, after = trap
+                    pattern, after, answered = trap
                     if pattern in data and (after is None or seen_after):
                         self._trap = None
-                        with self._lock:
-                            self._open -= set(pair)
-                        for sock in pair:
-                            _reset(sock)
-                        self.trapped.set()
+                        if answered:
+                            answer_trapped.set()  # before forwarding: the answer may be quick
+                            sink.sendall(data)
+                            continue
+                        self._cut(pair)
                         return
                     if pattern in data:
                         seen_after = False  # e.g. another transaction's COMMIT: start over
