@@ -9,6 +9,9 @@ from eventtrack.services.registrations import new_pass_token
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
+# scrypt takes a tenth of a second by design, and most tests make an organiser with a password:
+# each password is hashed once per run (by the app, a real salted hash that signing in checks).
+_hashes: dict[str, str] = {}
 
 
 def user(name=None, email=None, password=None, **profile) -> User:
@@ -17,7 +20,10 @@ def user(name=None, email=None, password=None, **profile) -> User:
         name=name or f"Person {n}", email=(email or f"person{n}@example.com").lower(), **profile
     )
     if password:
-        u.set_password(password)
+        if password not in _hashes:
+            u.set_password(password)
+            _hashes[password] = u.password_hash
+        u.password_hash = _hashes[password]
     db.session.add(u)
     db.session.commit()
     return u
