@@ -106,8 +106,9 @@ def fast_check_in(
     token: str, meeting_id: int | None, actor_id: int, now: datetime, how: str, nonce: str | None
 ) -> CheckinResult | None:
     """The common case: one UPDATE … RETURNING, the event row, the commit, in a transaction
-    of its own (``DriverTransaction.own``; on SQLite in the writers' queue). None when the pass
-    cannot be checked in as it is; nothing has changed then."""
+    of its own (``DriverTransaction.own``; on SQLite in the writers' queue; on PostgreSQL all
+    of it one statement). None when the pass cannot be checked in as it is, or the nonce was
+    seen; nothing has changed then."""
     params = {"token": token, "at": now, "actor_id": actor_id, "how": str(how)}
     if meeting_id is not None:
         params["meeting_id"] = meeting_id
