@@ -138,14 +138,16 @@ class TcpProxy:
         self._pump(client, upstream, pair, answer_trapped, watch=True)
 
     def _cut(self, pair) -> None:
+        # Said before the reset: the client may see the reset, and its caller the outcome,
+        # before this thread runs again.
+        self.trapped.set()
         with self._lock:
             self._open -= set(pair)
         for sock in pair:
             _reset(sock)
-        self.trapped.set()
 
     def _pump(self, source, sink, pair, answer_trapped, watch=False) -> None:
-        seen_after = False
+        seen_after, tail = False, b""
         try:
             while data := source.recv(65536):
                 if not watch and answer_trapped.is_set():
@@ -154,7 +156,9 @@ class TcpProxy:
                 trap = self._trap if watch else None
                 if trap is not None:
                     pattern, after, answered = trap
-                    if pattern in data and (after is None or seen_after):
+                    # A pattern may straddle two reads: the end of the last one is looked at too.
+                    data_seen, tail = tail + data, (tail + data)[-256:]
+                    if pattern in data_seen and (after is None or seen_after):
                         self._trap = None
                         if answered:
                             answer_trapped.set()  # before forwarding: the answer may be quick
@@ -162,9 +166,9 @@ class TcpProxy:
                             continue
                         self._cut(pair)
                         return
-                    if pattern in data:
+                    if pattern in data_seen:
                         seen_after = False  # e.g. another transaction's COMMIT: start over
-                    elif after is not None and after in data:
+                    elif after is not None and after in data_seen:
                         seen_after = True
                 sink.sendall(data)
         except OSError:
